@@ -1,0 +1,65 @@
+"""`StepContext`: what an action receives as `context=`.
+
+It reads like the guide's context, a mapping of step id -> result of the steps
+finished so far (`context["extract"]`), read-only so steps cannot change each
+other's state, and it also says which run, step and attempt this is, with the
+idempotency key a side-effecting action uses to deduplicate retried calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from plait.types import StepStatus
+
+if TYPE_CHECKING:
+    from plait.runner import RunExecution
+
+
+class StepContext(Mapping[str, Any]):
+    """Read-only view of a run's finished results, plus the identity of this call."""
+
+    __slots__ = ("_run", "attempt", "step_id")
+
+    def __init__(self, run: RunExecution, step_id: str | None = None, attempt: int = 0) -> None:
+        self._run = run
+        self.step_id = step_id
+        """The step being executed (None when a condition is evaluated)."""
+        self.attempt = attempt
+        """The attempt number, from 1."""
+
+    @property
+    def run_id(self) -> str:
+        return self._run.run_id
+
+    @property
+    def workflow_id(self) -> str:
+        return self._run.plan.definition.workflow_id
+
+    @property
+    def inputs(self) -> Mapping[str, Any]:
+        """The run's inputs."""
+        return self._run.run_inputs
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries and resumes of this step in this run."""
+        return f"{self._run.run_id}:{self.step_id}"
+
+    def __getitem__(self, step_id: str) -> Any:
+        index = self._run.plan.index_of.get(step_id)
+        if index is None or self._run.statuses[index] is not StepStatus.COMPLETED:
+            raise KeyError(step_id)
+        return self._run.results[index]
+
+    def __iter__(self) -> Iterator[str]:
+        ids = self._run.plan.ids
+        statuses = self._run.statuses
+        return (ids[i] for i in range(len(ids)) if statuses[i] is StepStatus.COMPLETED)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"StepContext(run_id={self.run_id!r}, step_id={self.step_id!r}, done={list(self)})"

@@ -1,0 +1,39 @@
+"""Turning step results into JSON for output and storage: never pickle, never guess silently."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from decimal import Decimal
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+from plait.errors import ResultNotSerializableError
+
+
+def to_jsonable(value: Any) -> Any:
+    """`json.dumps` default hook: dataclasses, pydantic models, dates, sets, paths, enums."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):  # a pydantic model
+        return dump(mode="json")
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal | PurePath):
+        return str(value)
+    raise ResultNotSerializableError(
+        f"a {type(value).__module__}.{type(value).__qualname__} cannot be stored as JSON: "
+        "return dicts, lists, numbers, strings, dataclasses or pydantic models"
+    )
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    """JSON text for a value that may hold dataclasses, models and dates."""
+    return json.dumps(value, default=to_jsonable, indent=indent, ensure_ascii=False)
