@@ -37,6 +37,22 @@ class InputSpec:
     description: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ApprovalPolicy:
+    """What a person is asked at an `approval` step, who may answer, and for how long."""
+
+    prompt: str = "Please review"
+    assignees: tuple[str, ...] = ()
+    """Who may answer; empty means anyone with access to the store."""
+    timeout_seconds: float | None = None
+    """After this long without an answer, `default` is applied (if set)."""
+    default: str | None = None
+    """`approve` or `reject`: the outcome when the timeout passes; None waits forever."""
+
+
+STEP_KINDS = ("task", "approval")
+
+
 @dataclass(frozen=True, eq=False)
 class WorkflowStep:
     """One step of a workflow: an agent's action with its inputs and policies.
@@ -63,13 +79,20 @@ class WorkflowStep:
     retry: RetryPolicy | None = None
     """Backoff and which errors are retried; the default waits 1 s, 2 s, 4 s ... + jitter."""
     description: str = ""
+    kind: str = "task"
+    """`task` runs the action; `approval` asks a person, and their answer is the result."""
+    approval: ApprovalPolicy | None = None
     source: SourceMap | None = field(default=None, compare=False, repr=False)
     """Where the step was declared, for error messages (set by the loader)."""
 
     def __post_init__(self) -> None:
         # Freeze the containers a caller may still hold, so a definition cannot
         # change under a running plan (the guide's "immutable state" practice).
-        object.__setattr__(self, "inputs", dict(self.inputs or {}))
+        if self.inputs is None:
+            object.__setattr__(self, "inputs", {})
+        elif isinstance(self.inputs, Mapping):
+            object.__setattr__(self, "inputs", dict(self.inputs))
+        # Anything else is left for compile() to report, with the step's location.
         if self.dependencies is not None:
             object.__setattr__(self, "dependencies", tuple(self.dependencies))
 

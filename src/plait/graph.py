@@ -8,13 +8,14 @@ conditions, the call style of the action and the critical-path priority.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plait import actions, expressions
+from plait.definition import STEP_KINDS
 from plait.errors import DefinitionError, ExpressionError, Location, Problem, SourceMap
 from plait.retry import DEFAULT_RETRY, RetryPolicy
 from plait.types import FailurePolicy, TriggerRule
@@ -43,6 +44,12 @@ class CompiledStep:
     timeout: float | None
     retry: RetryPolicy
     agent: str | None
+    is_approval: bool = False
+
+
+async def _ask_a_person(**data: Any) -> Any:
+    """Stands in for the action of an `approval` step; the runner never calls it."""
+    raise RuntimeError("an approval step is answered by a person, not executed")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -134,7 +141,16 @@ def compile_plan(definition: WorkflowDefinition) -> Plan:
     compiled: list[CompiledStep | None] = []
     for position, step in enumerate(steps):
         compiled.append(
-            _compile_step(step, position, index_of, ids, base_dir, preds[position], problems)
+            _compile_step(
+                step,
+                position,
+                index_of,
+                ids,
+                definition.inputs,
+                base_dir,
+                preds[position],
+                problems,
+            )
         )
 
     succs: list[list[int]] = [[] for _ in steps]
@@ -151,7 +167,7 @@ def compile_plan(definition: WorkflowDefinition) -> Plan:
     if definition.output is not None:
         try:
             output = expressions.compile_value(
-                definition.output, lambda ref: expressions.bind_reference(ref, index_of, ids)
+                definition.output, lambda ref: _bind(ref, index_of, ids, definition.inputs)
             )
         except ExpressionError as exc:
             problems.add_workflow(str(exc), "output")
@@ -184,6 +200,7 @@ def _compile_step(
     position: int,
     index_of: Mapping[str, int],
     ids: list[str],
+    input_names: Collection[str],
     base_dir: Path | None,
     preds: list[int],
     problems: _Problems,
@@ -205,8 +222,12 @@ def _compile_step(
             bad(str(exc), "action")
     elif callable(action):
         fn = action
+    elif step.kind == "approval" and action is None:
+        fn = _ask_a_person
     else:
         bad("every step needs an action: a callable, or 'module:function' text", "action")
+    if step.kind not in STEP_KINDS:
+        bad(f"unknown step kind {step.kind!r}; use one of {', '.join(STEP_KINDS)}", "kind")
 
     # Dependencies: explicit ones merged with those inferred from references.
     deps: dict[int, None] = {}
@@ -219,7 +240,7 @@ def _compile_step(
             deps[index_of[dep]] = None
 
     def bind(ref: expressions.Reference) -> expressions.Resolver:
-        resolver = expressions.bind_reference(ref, index_of, ids)
+        resolver = _bind(ref, index_of, ids, input_names)
         if ref.root != expressions.INPUTS_ROOT:
             targets = (
                 [index_of[s] for s in ids if fnmatchcase(s, ref.root)]
@@ -298,7 +319,9 @@ def _compile_step(
         )
 
     style = None
-    if fn is not None:
+    if fn is _ask_a_person:
+        style = actions.CallStyle(True, False, None)
+    elif fn is not None:
         style = actions.call_style(fn)
         names = set(step.inputs) if isinstance(step.inputs, Mapping) else set()
         for message in actions.check_arguments(style, names):
@@ -322,6 +345,7 @@ def _compile_step(
         timeout=float(timeout) if timeout is not None else None,
         retry=step.retry or DEFAULT_RETRY,
         agent=step.agent_label,
+        is_approval=step.kind == "approval",
     )
 
 
@@ -357,6 +381,22 @@ def _check_workflow(definition: WorkflowDefinition, problems: _Problems) -> dict
     return limits
 
 
+def _bind(
+    ref: expressions.Reference,
+    index_of: Mapping[str, int],
+    ids: list[str],
+    input_names: Collection[str],
+) -> expressions.Resolver:
+    # Run inputs must be declared (undeclared ones are refused at run time), so a
+    # reference to an undeclared input could never resolve: report it now.
+    if ref.root == expressions.INPUTS_ROOT and ref.attribute not in input_names:
+        declared = ", ".join(sorted(input_names)) or "none are declared"
+        raise ExpressionError(
+            f"unknown input {ref.attribute!r} (declared inputs: {declared})", expression=ref.text
+        )
+    return expressions.bind_reference(ref, index_of, ids)
+
+
 def _ref_message(exc: ExpressionError, ids: list[str]) -> str:
     message = str(exc)
     if "unknown step" in message and exc.expression:
@@ -368,8 +408,9 @@ def _ref_message(exc: ExpressionError, ids: list[str]) -> str:
 def _suggest(name: str, ids: list[str]) -> str:
     import difflib
 
-    close = difflib.get_close_matches(name, ids, n=1)
-    return f"; did you mean {close[0]!r}?" if close else f"; known steps: {', '.join(ids[:10])}"
+    known = list(dict.fromkeys(ids))  # each id once, even when duplicated
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else f"; known steps: {', '.join(known[:10])}"
 
 
 def _topological_order(preds: list[list[int]], succs: list[list[int]]) -> list[int] | None:

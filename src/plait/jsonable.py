@@ -37,3 +37,37 @@ def to_jsonable(value: Any) -> Any:
 def dumps(value: Any, *, indent: int | None = None) -> str:
     """JSON text for a value that may hold dataclasses, models and dates."""
     return json.dumps(value, default=to_jsonable, indent=indent, ensure_ascii=False)
+
+
+def restore(fn: Any, data: Any) -> Any:
+    """A stored JSON result turned back into the type the action's return annotation names.
+
+    A pydantic model comes back as that model, a dataclass as that dataclass; results
+    of unannotated actions stay as their JSON values.
+    """
+    if data is None:
+        return None
+    annotation = _return_annotation(fn)
+    if annotation is None or annotation is Any:
+        return data
+    is_model = isinstance(annotation, type) and hasattr(annotation, "model_validate")
+    if not (is_model or dataclasses.is_dataclass(annotation) or
+            annotation in (dt.datetime, dt.date)):
+        return data
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(annotation).validate_python(data)
+    except ValidationError:
+        return data  # the stored value predates a change of type: hand over what was stored
+
+
+def _return_annotation(fn: Any) -> Any:
+    import typing
+
+    target = getattr(fn, "func", fn)  # functools.partial
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:
+        return None
+    return hints.get("return")

@@ -36,7 +36,8 @@ class LogLines:
 def describe(event: events.Event) -> str:
     """One line of text for a state change, with the run and step ids."""
     if isinstance(event, events.RunStarted):
-        return f"run {event.run_id} started: workflow {event.workflow_id} ({len(event.steps)} steps)"
+        steps = len(event.steps)
+        return f"run {event.run_id} started: workflow {event.workflow_id} ({steps} steps)"
     if isinstance(event, events.StepStarted):
         return f"run {event.run_id} step {event.step_id}: attempt {event.attempt} started"
     if isinstance(event, events.StepRetrying):

@@ -58,10 +58,18 @@ class RetryPolicy:
         """Seconds to wait after attempt number `failed_attempt` (1-based) has failed."""
         wait = self._wait
         if wait is None:
+            import inspect
+
             import tenacity  # lazy: only runs that actually retry pay for the import
 
-            wait = tenacity.wait_exponential_jitter(
-                initial=self.initial_delay,
+            # tenacity 9 renamed `initial` to `multiplier` (and warns on the old
+            # name); tenacity 8 knows only `initial`.
+            factory = tenacity.wait_exponential_jitter
+            scale = (
+                "multiplier" if "multiplier" in inspect.signature(factory).parameters else "initial"
+            )
+            wait = factory(
+                **{scale: self.initial_delay},
                 max=self.max_delay,
                 exp_base=self.multiplier,
                 jitter=self.jitter,

@@ -4,6 +4,11 @@ One `RunExecution` per run. Each started step is one asyncio task that runs the
 step's attempts (timeout per attempt, retries with backoff) and, when it ends,
 tells the scheduler, which answers with the steps to start next. No loop scans
 the graph: completions drive everything.
+
+With a journal (a durable store), a step's outcome is committed before any
+step that depends on it starts, and the "attempt 1 started" records of those
+dependents ride in the same transaction, so a chain costs one commit per step
+and parallel steps that finish together share one (group commit).
 """
 
 from __future__ import annotations
@@ -14,15 +19,24 @@ import inspect
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from plait import errors, events
 from plait.clock import SYSTEM_CLOCK, Clock
 from plait.context import StepContext
+from plait.definition import ApprovalPolicy
 from plait.graph import CompiledStep, Plan
 from plait.scheduler import Scheduler
+from plait.store import base as store
 from plait.types import StepStatus, WorkflowStatus
+
+if TYPE_CHECKING:
+    from plait.journal import Journal
+    from plait.people import HumanDesk
+
+Launch = tuple[CompiledStep, dict[str, Any], int]
+"""A step ready to run: the step, its resolved inputs, its first attempt number."""
 
 
 @dataclass(slots=True)
@@ -41,8 +55,14 @@ class StepRecord:
 
 
 @dataclass(slots=True)
-class _Waiter:
-    future: asyncio.Future[None] | None = None
+class Restored:
+    """What a resumed run already has: outcomes to replay, attempts already made."""
+
+    outcomes: list[tuple[int, StepStatus, Any]] = field(default_factory=list)
+    """(step index, status, result) in topological order."""
+    attempts: dict[int, int] = field(default_factory=dict)
+    """Attempts already made per step, so numbering continues."""
+    errors: dict[int, str] = field(default_factory=dict)
 
 
 class AttemptTimeout(TimeoutError):
@@ -61,6 +81,10 @@ class RunExecution:
         clock: Clock = SYSTEM_CLOCK,
         listeners: Sequence[events.Listener] = (),
         executor: Executor | None = None,
+        journal: Journal | None = None,
+        desk: HumanDesk | None = None,
+        wait_for_people: bool = False,
+        restored: Restored | None = None,
     ) -> None:
         n = len(plan.steps)
         self.plan = plan
@@ -74,10 +98,19 @@ class RunExecution:
         self.error: BaseException | None = None
         self.failed_step: str | None = None
         self.status = WorkflowStatus.PENDING
+        self.store_error: BaseException | None = None
+        """Set when the store failed mid-run: the run stopped but stays resumable."""
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._listeners = tuple(listeners)
         self._executor = executor
-        self._idle = _Waiter()
+        self._journal = journal
+        self._desk = desk
+        self._wait_for_people = wait_for_people
+        self._waiting_people: set[int] = set()
+        self._suspending: set[int] = set()
+        self._restored = restored
+        self._attempt_base: dict[int, int] = dict(restored.attempts) if restored else {}
+        self._idle: asyncio.Future[None] | None = None
         self._started_at = 0.0
         self._elapsed = 0.0
         self._begun = False
@@ -87,34 +120,39 @@ class RunExecution:
     async def run(self) -> WorkflowStatus:
         """Run until the run ends or pauses; returns where it stands."""
         sched = self.scheduler
-        loop = asyncio.get_running_loop()
         self.status = WorkflowStatus.RUNNING
         began = self.clock.monotonic()
+        writes: list[store.Write] | None = [] if self._journal is not None else None
         if not self._begun:
             self._begun = True
             self._started_at = self.clock.time()
             if self._listeners:
-                self._emit(
-                    events.RunStarted(
-                        self.run_id,
-                        self.plan.definition.workflow_id,
-                        dict(self.run_inputs),
-                        self.plan.ids,
-                        self._started_at,
-                    )
-                )
-            self._start_all(sched.initial())
+                self._emit(events.RunStarted(self.run_id, self.plan.definition.workflow_id,
+                                             dict(self.run_inputs), self.plan.ids,
+                                             self._started_at))
+            self._replay()
+            launches = self._prepare(sched.initial(), writes)
         else:
-            self._start_all(sched.resume())
+            self.scheduler.paused = False
+            launches = self._prepare(sched.resume(), writes)
+        if writes:
+            assert self._journal is not None
+            try:
+                await self._journal.commit(writes)
+            except Exception as exc:
+                self._store_failed(exc)
+                self._abandon(launches)
+                launches = []
+        self._launch(launches)
         timeout = self.plan.definition.timeout_seconds
         try:
             if not sched.is_idle:
-                self._idle.future = loop.create_future()
+                self._idle = asyncio.get_running_loop().create_future()
                 if timeout is None:
-                    await self._idle.future
+                    await self._idle
                 else:
                     async with asyncio.timeout(max(0.0, timeout - self._elapsed)):
-                        await self._idle.future
+                        await self._idle
         except TimeoutError:
             self.error = errors.WorkflowTimeoutError(
                 f"workflow {self.plan.definition.workflow_id!r} ran past its "
@@ -132,19 +170,14 @@ class RunExecution:
                 "the run was cancelled" if sched.cancelled else "another step failed"
             )
         self.status = sched.outcome()
+        if self.store_error is not None:
+            self.status = WorkflowStatus.FAILED
         if self.status.is_terminal or self.status is WorkflowStatus.PAUSED:
             self._mark_unstarted()
             if self._listeners:
-                self._emit(
-                    events.RunFinished(
-                        self.run_id,
-                        self.plan.definition.workflow_id,
-                        self.status,
-                        self.error,
-                        self._elapsed,
-                        self.clock.time(),
-                    )
-                )
+                self._emit(events.RunFinished(self.run_id, self.plan.definition.workflow_id,
+                                              self.status, self.error, self._elapsed,
+                                              self.clock.time()))
         return self.status
 
     def pause(self) -> None:
@@ -167,98 +200,191 @@ class RunExecution:
     def started_at(self) -> float:
         return self._started_at
 
+    @property
+    def waiting_for_people(self) -> list[str]:
+        """Steps whose requests await a person's answer."""
+        return [self.plan.ids[i] for i, s in enumerate(self.statuses)
+                if s is StepStatus.WAITING or i in self._waiting_people]
+
     # --- starting steps --------------------------------------------------------------
 
-    def _start_all(self, indexes: list[int]) -> None:
-        for i in indexes:
-            self._start(i)
-        if self.scheduler._skipped_outbox:
-            self._report_skips()
-
-    def _start(self, i: int) -> None:
-        cs = self.plan.steps[i]
-        try:
-            if cs.dynamic_inputs:
-                kwargs = dict(cs.const_inputs)
-                for key, resolve in cs.dynamic_inputs:
-                    kwargs[key] = resolve(self)
-            else:
-                kwargs = cs.const_inputs
-            if cs.condition is not None:
-                if cs.condition_is_callable:
-                    verdict = cs.condition(StepContext(self))
-                else:
-                    verdict = cs.condition(self)
-                if not verdict:
-                    self._finish(i, StepStatus.SKIPPED, None, None, 0, "its condition was false")
-                    return
-        except Exception as exc:  # a reference or condition that cannot be evaluated
-            self._finish(i, StepStatus.FAILED, None, exc, 0, "")
+    def _replay(self) -> None:
+        restored = self._restored
+        if restored is None:
             return
-        task = asyncio.get_running_loop().create_task(
-            self._execute(cs, kwargs), name=f"plait:{self.run_id}:{cs.step_id}"
-        )
-        self._tasks[i] = task
-        task.add_done_callback(functools.partial(self._task_done, i))
+        sched = self.scheduler
+        for i, status, result in restored.outcomes:
+            if status is StepStatus.COMPLETED:
+                self.results[i] = result
+            self.records[i] = StepRecord(attempts=restored.attempts.get(i, 0),
+                                         reason="recorded before the resume")
+            if i in restored.errors:
+                self.records[i].error = RuntimeError(restored.errors[i])  # type: ignore[union-attr]
+            sched.restore(i, status)
+            if status is StepStatus.FAILED:
+                if self.error is None:
+                    self.failed_step = self.plan.ids[i]
+                    self.error = errors.StepFailedError(
+                        self.plan.ids[i], restored.attempts.get(i, 0),
+                        RuntimeError(restored.errors.get(i, "failed before the resume")))
+                if self.plan.on_failure.value == "cancel":
+                    sched.stopping = True
+        sched.take_skipped()
 
-    def _task_done(self, i: int, task: asyncio.Task[None]) -> None:
-        # A task cancelled before its first step never runs `_execute`, so nothing
-        # else would report the step; without this the run waits for it forever.
-        if self._tasks.get(i) is task:
-            self._finish(i, StepStatus.CANCELLED, None, None, 0, "the run stopped before it began")
+    def _prepare(self, indexes: list[int], writes: list[store.Write] | None) -> list[Launch]:
+        """Resolve inputs and conditions of steps the scheduler released.
 
-    async def _execute(self, cs: CompiledStep, kwargs: dict[str, Any]) -> None:
-        i = cs.index
-        clock = self.clock
-        record = self.records[i] = StepRecord(
-            started_at=clock.time(), started=clock.monotonic(), inputs=kwargs
-        )
-        attempt = 0
-        while True:
-            attempt += 1
-            record.attempts = attempt
-            if self._listeners:
-                self._emit(
-                    events.StepStarted(self.run_id, cs.step_id, attempt, kwargs, clock.time())
-                )
+        Steps settled on the spot (a false condition, a reference that cannot be
+        resolved) release their own dependents, handled in the same pass.
+        """
+        launches: list[Launch] = []
+        work = list(indexes)
+        k = 0
+        sched = self.scheduler
+        while k < len(work):
+            i = work[k]
+            k += 1
+            cs = self.plan.steps[i]
             try:
-                result = await self._attempt(cs, kwargs, attempt)
+                if cs.dynamic_inputs:
+                    kwargs = dict(cs.const_inputs)
+                    for key, resolve in cs.dynamic_inputs:
+                        kwargs[key] = resolve(self)
+                else:
+                    kwargs = cs.const_inputs
+                verdict = True
+                if cs.condition is not None:
+                    if cs.condition_is_callable:
+                        verdict = cs.condition(StepContext(self))
+                    else:
+                        verdict = cs.condition(self)
+            except Exception as exc:  # a reference or condition that cannot be evaluated
+                self._record_outcome(i, StepStatus.FAILED, None, exc, 0, "", None, writes)
+                work.extend(sched.finished(i, StepStatus.FAILED))
+                continue
+            if not verdict:
+                self._record_outcome(i, StepStatus.SKIPPED, None, None, 0,
+                                     "its condition was false", None, writes)
+                work.extend(sched.finished(i, StepStatus.SKIPPED))
+                continue
+            attempt = self._attempt_base.get(i, 0) + 1
+            clock = self.clock
+            self.records[i] = StepRecord(attempts=attempt, started_at=clock.time(),
+                                         started=clock.monotonic(), inputs=kwargs)
+            if writes is not None:
+                writes.append(store.AttemptStarted(self.run_id, cs.step_id, attempt,
+                                                   clock.time(),
+                                                   _inputs_json(kwargs)))
+            if self._listeners:
+                self._emit(events.StepStarted(self.run_id, cs.step_id, attempt, kwargs,
+                                              clock.time()))
+            launches.append((cs, kwargs, attempt))
+        if sched._skipped_outbox:
+            self._report_skips(writes)
+        if sched.stopping and self._tasks and not sched.cancelled:
+            for j, task in list(self._tasks.items()):  # fail fast: siblings stop now
+                record = self.records[j]
+                if record is not None and not record.reason:
+                    record.reason = "another step failed"
+                task.cancel()
+        return launches
+
+    def _launch(self, launches: list[Launch]) -> None:
+        if launches:
+            create = asyncio.get_running_loop().create_task
+            for cs, kwargs, attempt in launches:
+                task = create(self._execute(cs, kwargs, attempt),
+                              name=f"plait:{self.run_id}:{cs.step_id}")
+                task.add_done_callback(functools.partial(self._on_task_done, cs.index))
+                self._tasks[cs.index] = task
+        self._wake_if_idle()
+
+    def _on_task_done(self, i: int, task: asyncio.Task[None]) -> None:
+        # A task cancelled before its first line never ran its own handler: settle it here.
+        if self._tasks.get(i) is task:
+            del self._tasks[i]
+            if i in self._suspending:
+                self._suspending.discard(i)
+                return
+            record = self.records[i]
+            reason = (record.reason if record else "") or "the run was cancelled"
+            self._record_outcome(i, StepStatus.CANCELLED, None, None,
+                                 record.attempts if record else 0, reason, None, None)
+            self._launch(self._prepare(self.scheduler.finished(i, StepStatus.CANCELLED), None))
+
+    def _abandon(self, launches: list[Launch]) -> None:
+        """Released steps that will not start after all (the run is stopping)."""
+        self.scheduler.stopping = True
+        for cs, _kwargs, _attempt in launches:
+            self.scheduler.finished(cs.index, StepStatus.CANCELLED)
+            record = self.records[cs.index]
+            if record is not None:
+                record.reason = "the run stopped before it started"
+
+    async def _execute(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int) -> None:
+        i = cs.index
+        first = attempt
+        journal = self._journal
+        while True:
+            record = self.records[i]
+            assert record is not None
+            record.attempts = attempt
+            try:
+                if cs.is_approval:
+                    result = await self._ask_person(cs, kwargs, attempt)
+                else:
+                    result = await self._attempt(cs, kwargs, attempt)
             except asyncio.CancelledError:
-                self._finish(
-                    i,
-                    StepStatus.CANCELLED,
-                    None,
-                    None,
-                    attempt,
-                    record.reason or "the run was cancelled",
-                )
+                if i in self._suspending:  # waiting for a person; the run pauses around it
+                    self._suspending.discard(i)
+                    return
+                await self._settle(i, StepStatus.CANCELLED, None, None, attempt,
+                                   record.reason or "the run was cancelled")
                 raise
             except Exception as exc:
                 policy = cs.retry
-                if attempt < cs.max_attempts and policy.should_retry(exc):
-                    delay = policy.delay(attempt)
+                if (attempt - first + 1) < cs.max_attempts and not cs.is_approval and (
+                    policy.should_retry(exc)
+                ):
+                    delay = policy.delay(attempt - first + 1)
                     if self._listeners:
-                        self._emit(
-                            events.StepRetrying(
-                                self.run_id, cs.step_id, attempt, exc, delay, clock.time()
-                            )
-                        )
+                        self._emit(events.StepRetrying(self.run_id, cs.step_id, attempt, exc,
+                                                       delay, self.clock.time()))
                     try:
-                        await clock.sleep(delay)
+                        if journal is not None:
+                            await journal.commit([store.AttemptFailed(
+                                self.run_id, cs.step_id, attempt, self.clock.time(),
+                                _error_text(exc), type(exc).__name__, delay)])
+                        await self.clock.sleep(delay)
+                        attempt += 1
+                        if journal is not None:
+                            await journal.commit([store.AttemptStarted(
+                                self.run_id, cs.step_id, attempt, self.clock.time(), None)])
                     except asyncio.CancelledError:
-                        self._finish(
-                            i,
-                            StepStatus.CANCELLED,
-                            None,
-                            exc,
-                            attempt,
-                            record.reason or "the run was cancelled",
-                        )
+                        await self._settle(i, StepStatus.CANCELLED, None, exc, attempt,
+                                           record.reason or "the run was cancelled")
                         raise
+                    except Exception as store_exc:
+                        self._store_failed(store_exc)
+                        await self._settle(i, StepStatus.CANCELLED, None, exc, attempt,
+                                           "the store failed")
+                        return
+                    if self._listeners:
+                        self._emit(events.StepStarted(self.run_id, cs.step_id, attempt, kwargs,
+                                                      self.clock.time()))
                     continue
-                self._finish(i, StepStatus.FAILED, None, exc, attempt, "")
+                await self._settle(i, StepStatus.FAILED, None, exc, attempt, "")
                 return
-            self._finish(i, StepStatus.COMPLETED, result, None, attempt, "")
+            result_json = None
+            if journal is not None:
+                from plait.jsonable import dumps
+
+                try:
+                    result_json = dumps(result)
+                except (TypeError, ValueError) as exc:
+                    await self._settle(i, StepStatus.FAILED, None, exc, attempt, "")
+                    return
+            await self._settle(i, StepStatus.COMPLETED, result, None, attempt, "", result_json)
             return
 
     async def _attempt(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int) -> Any:
@@ -289,9 +415,66 @@ class RunExecution:
             raise
         return result
 
+    async def _ask_person(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int) -> Any:
+        from plait.people import ApprovalRejected, answer_as_result
+
+        desk = self._desk
+        if desk is None:
+            raise errors.PlaitError(
+                f"step {cs.step_id!r} asks a person, but this engine has no store to keep "
+                "the request in: use WorkflowEngine(store=...)"
+            )
+        policy = cs.step.approval or ApprovalPolicy()
+        i = cs.index
+        request = await desk.open(self.run_id, cs.step_id, policy, kwargs, self.clock.time())
+        if request.status == "pending":
+            if self._journal is not None:
+                await self._journal.commit([store.StepSettled(
+                    self.run_id, cs.step_id, StepStatus.WAITING.value, attempt,
+                    self.clock.time(), reason="waiting for a person")])
+            future = desk.wait(self.run_id, cs.step_id)
+            self._waiting_people.add(i)
+            self._maybe_suspend()
+            try:
+                if request.expires_at is not None:
+                    remaining = max(0.0, request.expires_at - self.clock.time())
+                    try:
+                        async with asyncio.timeout(remaining):
+                            request = await asyncio.shield(future)
+                    except TimeoutError:
+                        if request.default_outcome is None:
+                            raise
+                        request = await desk.expire(request, self.clock.time())
+                else:
+                    request = await asyncio.shield(future)
+            finally:
+                self._waiting_people.discard(i)
+                if i in self._suspending or future.cancelled():
+                    desk.stop_waiting(self.run_id, cs.step_id)
+        if request.status in ("approved",) or (
+            request.status == "expired" and request.default_outcome == "approve"
+        ):
+            return answer_as_result(request)
+        raise ApprovalRejected(cs.step_id, request.reason, request.answered_by)
+
+    def _maybe_suspend(self) -> None:
+        """If only people are awaited, pause the run so its process may exit."""
+        if self._wait_for_people:
+            return
+        sched = self.scheduler
+        if sched.running and sched.running == len(self._waiting_people):
+            for i in list(self._waiting_people):
+                self._suspending.add(i)
+                sched.suspend(i)
+                task = self._tasks.pop(i, None)
+                if task is not None:
+                    task.cancel()
+            self._waiting_people.clear()
+            self._wake_if_idle()
+
     # --- finishing steps -------------------------------------------------------------
 
-    def _finish(
+    async def _settle(
         self,
         i: int,
         status: StepStatus,
@@ -299,8 +482,39 @@ class RunExecution:
         error: BaseException | None,
         attempts: int,
         reason: str,
+        result_json: str | None = None,
     ) -> None:
         self._tasks.pop(i, None)
+        writes: list[store.Write] | None = [] if self._journal is not None else None
+        self._record_outcome(i, status, result, error, attempts, reason, result_json, writes)
+        launches = self._prepare(self.scheduler.finished(i, status), writes)
+        if writes:
+            assert self._journal is not None
+            try:
+                await self._journal.commit(writes)
+            except asyncio.CancelledError:
+                self._abandon(launches)
+                self._wake_if_idle()
+                raise
+            except Exception as exc:
+                self._store_failed(exc)
+                self._abandon(launches)
+                self._wake_if_idle()
+                return
+        self._launch(launches)
+        self._maybe_suspend()
+
+    def _record_outcome(
+        self,
+        i: int,
+        status: StepStatus,
+        result: Any,
+        error: BaseException | None,
+        attempts: int,
+        reason: str,
+        result_json: str | None,
+        writes: list[store.Write] | None,
+    ) -> None:
         record = self.records[i]
         if record is None:
             record = self.records[i] = StepRecord()
@@ -308,76 +522,60 @@ class RunExecution:
         record.reason = reason
         if record.started:
             record.duration = self.clock.monotonic() - record.started
+        cs = self.plan.steps[i]
         if status is StepStatus.COMPLETED:
             self.results[i] = result
         elif status is StepStatus.FAILED and error is not None:
-            cs = self.plan.steps[i]
-            wrapped = (
-                errors.StepTimeoutError
-                if isinstance(error, TimeoutError)
-                else errors.StepFailedError
-            )(cs.step_id, attempts, error)
+            wrapped = (errors.StepTimeoutError if isinstance(error, TimeoutError)
+                       else errors.StepFailedError)(cs.step_id, attempts, error)
             wrapped.__cause__ = error
             record.error = wrapped
             if self.error is None:
                 self.error, self.failed_step = wrapped, cs.step_id
         elif error is not None:
             record.error = error
+        if writes is not None:
+            cause = error
+            writes.append(store.StepSettled(
+                self.run_id, cs.step_id, status.value, attempts, self.clock.time(),
+                result_json, _error_text(cause) if cause is not None else None,
+                type(cause).__name__ if cause is not None else None, record.duration, reason))
         if self._listeners:
-            self._emit(
-                events.StepFinished(
-                    self.run_id,
-                    self.plan.ids[i],
-                    status,
-                    attempts,
-                    result,
-                    record.error,
-                    record.duration or 0.0,
-                    self.clock.time(),
-                    reason,
-                )
-            )
-        sched = self.scheduler
-        start = sched.finished(i, status)
-        if sched.stopping and self._tasks and not sched.cancelled:
-            for k, task in list(self._tasks.items()):  # fail fast: siblings stop now
-                sibling = self.records[k]
-                if sibling is not None and not sibling.reason:
-                    sibling.reason = "another step failed"
-                task.cancel()
-        for j in start:
-            self._start(j)
-        if sched._skipped_outbox:
-            self._report_skips()
-        self._wake_if_idle()
+            self._emit(events.StepFinished(self.run_id, cs.step_id, status, attempts,
+                                           result, record.error, record.duration or 0.0,
+                                           self.clock.time(), reason))
 
-    def _report_skips(self) -> None:
+    def _report_skips(self, writes: list[store.Write] | None) -> None:
         sched = self.scheduler
         for j in sched.take_skipped():
-            record = self.records[j] = StepRecord(reason=sched.skip_reasons.get(j, ""))
+            reason = sched.skip_reasons.get(j, "")
+            self.records[j] = StepRecord(reason=reason)
+            if writes is not None:
+                writes.append(store.StepSettled(self.run_id, self.plan.ids[j],
+                                                StepStatus.SKIPPED.value, 0, self.clock.time(),
+                                                reason=reason))
             if self._listeners:
-                self._emit(
-                    events.StepFinished(
-                        self.run_id,
-                        self.plan.ids[j],
-                        StepStatus.SKIPPED,
-                        0,
-                        None,
-                        None,
-                        0.0,
-                        self.clock.time(),
-                        record.reason,
-                    )
-                )
+                self._emit(events.StepFinished(self.run_id, self.plan.ids[j],
+                                               StepStatus.SKIPPED, 0, None, None, 0.0,
+                                               self.clock.time(), reason))
+
+    def _store_failed(self, exc: BaseException) -> None:
+        """The store cannot take writes: stop everything, keep the run resumable."""
+        if self.store_error is None:
+            self.store_error = exc
+            self.error = exc
+        sched = self.scheduler
+        sched.stopping = True
+        for task in list(self._tasks.values()):
+            task.cancel()
 
     def _wake_if_idle(self) -> None:
-        future = self._idle.future
+        future = self._idle
         if future is not None and not future.done() and self.scheduler.is_idle:
             future.set_result(None)
 
     async def _stop_everything(self, reason: str) -> None:
-        # Stop first: the steps cancelled below must not start their successors.
-        self.scheduler.stopping = True
+        self.scheduler.stopping = True  # cancelled steps must not release their dependents
         tasks = list(self._tasks.values())
         for i, task in list(self._tasks.items()):
             record = self.records[i]
@@ -391,8 +589,10 @@ class RunExecution:
         """Steps that never started in a run that ended are reported as cancelled."""
         if self.status is WorkflowStatus.PAUSED or self.status is WorkflowStatus.COMPLETED:
             return
+        if self.store_error is not None:
+            return  # the store keeps them pending, so a resume runs them
         for i, status in enumerate(self.statuses):
-            if status is StepStatus.PENDING:
+            if status is StepStatus.PENDING or status is StepStatus.WAITING:
                 self.statuses[i] = StepStatus.CANCELLED
                 if self.records[i] is None:
                     self.records[i] = StepRecord(reason="the run ended before it could start")
@@ -407,11 +607,8 @@ class RunExecution:
         """The run as the guide's engine returns it, with per-step details added."""
         ids = self.plan.ids
         completed = [ids[i] for i, s in enumerate(self.statuses) if s is StepStatus.COMPLETED]
-        results = {
-            ids[i]: self.results[i]
-            for i, s in enumerate(self.statuses)
-            if s is StepStatus.COMPLETED
-        }
+        results = {ids[i]: self.results[i] for i, s in enumerate(self.statuses)
+                   if s is StepStatus.COMPLETED}
         steps: dict[str, dict[str, Any]] = {}
         for i, sid in enumerate(ids):
             record = self.records[i]
@@ -419,14 +616,13 @@ class RunExecution:
                 "status": self.statuses[i].value,
                 "attempts": record.attempts if record else 0,
                 "duration_s": record.duration if record else None,
-                "error": _describe_error(record.error) if record else None,
+                "error": describe_error(record.error) if record else None,
                 "reason": record.reason if record else "",
             }
         output = None
-        if self.plan.output is not None and self.status is WorkflowStatus.COMPLETED:
-            output = self.plan.output(self)
-        elif self.plan.definition.output is not None and self.status is WorkflowStatus.COMPLETED:
-            output = self.plan.definition.output
+        if self.status is WorkflowStatus.COMPLETED and self.plan.definition.output is not None:
+            output = (self.plan.output(self) if self.plan.output is not None
+                      else self.plan.definition.output)
         return {
             "workflow_id": self.plan.definition.workflow_id,
             "run_id": self.run_id,
@@ -434,15 +630,26 @@ class RunExecution:
             "results": results,
             "completed_steps": completed,
             "output": output,
-            "error": _describe_error(self.error),
+            "error": describe_error(self.error),
             "failed_step": self.failed_step,
             "steps": steps,
+            "waiting_for": self.waiting_for_people,
             "duration_s": self._elapsed,
         }
 
 
-def _describe_error(error: BaseException | None) -> str | None:
+def describe_error(error: BaseException | None) -> str | None:
     if error is None:
         return None
     cause = error.__cause__ if isinstance(error, errors.StepFailedError) else error
     return f"{type(cause).__name__}: {cause}" if cause is not None else str(error)
+
+
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _inputs_json(kwargs: dict[str, Any]) -> str | None:
+    from plait.store.codec import lenient_dumps
+
+    return lenient_dumps(kwargs)

@@ -83,7 +83,12 @@ class Scheduler:
         return out
 
     def restore(self, i: int, status: StepStatus) -> None:
-        """Replay an outcome recorded earlier (resume): counts it, starts nothing."""
+        """Replay an outcome recorded earlier (resume): counts it, starts nothing.
+
+        Outcomes must be restored in a topological order.
+        """
+        if self.status[i].is_terminal:  # already skipped by a trigger rule while replaying
+            return
         self.status[i] = status
         self.finished_count += 1
         if status is StepStatus.FAILED:
@@ -115,6 +120,16 @@ class Scheduler:
             while wait and self.running < self._max:
                 self._offer(heapq.heappop(wait)[1], out)
         return out
+
+    def suspend(self, i: int) -> None:
+        """Running step `i` now waits for a person: it frees its slot until `resume()`."""
+        self.running -= 1
+        agent = self._agents[i]
+        if agent in self._agent_running:
+            self._agent_running[agent] -= 1
+        self.status[i] = StepStatus.WAITING
+        self.paused = True
+        self._held.append(i)
 
     def pause(self) -> None:
         """Start nothing new; running steps finish."""

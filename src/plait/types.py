@@ -38,6 +38,8 @@ class StepStatus(StrEnum):
 
     PENDING = "pending"
     RUNNING = "running"
+    WAITING = "waiting"
+    """Waiting for a person to answer; the run is paused around it."""
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -45,7 +47,7 @@ class StepStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self not in (StepStatus.PENDING, StepStatus.RUNNING)
+        return self not in (StepStatus.PENDING, StepStatus.RUNNING, StepStatus.WAITING)
 
 
 class TriggerRule(StrEnum):
