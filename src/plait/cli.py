@@ -12,9 +12,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from plait.engine import WorkflowEngine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,10 +42,11 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 def _guarded(debug: bool, action: Callable[[], int]) -> NoReturn:
     """Run a command body; turn the errors a user can cause into one clear message."""
     from plait.errors import DefinitionError, PlaitError
+    from plait.store.base import StoreError
 
     try:
         code = action()
-    except DefinitionError as exc:
+    except (DefinitionError, StoreError) as exc:
         if debug:
             raise
         _fail(str(exc))
@@ -55,8 +59,9 @@ def _guarded(debug: bool, action: Callable[[], int]) -> NoReturn:
     except Exception as exc:
         if debug:
             raise
-        _fail(f"{type(exc).__name__}: {exc} (run again with --debug for the traceback)",
-              EXIT_FAILED)
+        _fail(
+            f"{type(exc).__name__}: {exc} (run again with --debug for the traceback)", EXIT_FAILED
+        )
     sys.exit(code)
 
 
@@ -83,63 +88,153 @@ def _parse_inputs(
     return texts, from_file
 
 
+def _store_option(fn: F) -> F:
+    return click.option(
+        "--store",
+        "store_url",
+        envvar="PLAIT_STORE",
+        metavar="URL",
+        help="Where runs are kept: sqlite:///path.db (default ./.plait/plait.db), or memory://.",
+    )(fn)
+
+
+EXIT_PAUSED = 3
+
+
 @main.command()
 @click.argument("workflow", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-i", "--input", "pairs", multiple=True, metavar="NAME=VALUE",
-              help="A run input; repeat for several. Converted to the declared type.")
-@click.option("--inputs-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A JSON object of run inputs (values keep their JSON types).")
+@click.option(
+    "-i",
+    "--input",
+    "pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A run input; repeat for several. Converted to the declared type.",
+)
+@click.option(
+    "--inputs-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON object of run inputs (values keep their JSON types).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
+@click.option(
+    "--wait",
+    "wait_for_people",
+    is_flag=True,
+    help="Stay alive while a step waits for a person, instead of pausing the run.",
+)
+@_store_option
 @_debug_option
-def run(workflow: Path, pairs: tuple[str, ...], inputs_file: Path | None, as_json: bool,
-        quiet: bool, debug: bool) -> None:
-    """Run a workflow file to its end.
+def run(
+    workflow: Path,
+    pairs: tuple[str, ...],
+    inputs_file: Path | None,
+    as_json: bool,
+    quiet: bool,
+    wait_for_people: bool,
+    store_url: str | None,
+    debug: bool,
+) -> None:
+    """Run a workflow file to its end; the run is kept in the store, so it can be resumed.
 
-    Exit status: 0 completed, 1 failed or cancelled, 2 invalid workflow, input or usage.
+    Exit status: 0 completed, 1 failed or cancelled, 2 invalid workflow, input, store or
+    usage, 3 paused (waiting for a person: see `plait inbox`).
     """
 
     def body() -> int:
         from plait.loader import load_workflow
+        from plait.run_inputs import check_inputs
 
         definition = load_workflow(workflow)
         texts, values = _parse_inputs(pairs, inputs_file)
-        return asyncio.run(_run(definition, texts, values, as_json, quiet))
+        plan = definition.compile()
+        # Text from -i is converted to the declared types; JSON values are checked as they are.
+        inputs = {
+            **check_inputs(
+                plan.input_specs,
+                texts,
+                from_text=True,
+                source=definition.source,
+                fill_defaults=False,
+            ),
+            **values,
+        }
+
+        async def go(engine: WorkflowEngine) -> dict[str, Any]:
+            return await engine.execute_workflow(definition, inputs)
+
+        source = str(workflow.resolve())
+        definition = _with_source(definition, source)
+        return asyncio.run(
+            _drive(
+                store_url,
+                go,
+                as_json,
+                quiet,
+                wait_for_people,
+                title=f"{definition.name} ({definition.workflow_id})",
+                step_ids=plan.ids,
+            )
+        )
 
     _guarded(debug, body)
 
 
-async def _run(definition: Any, texts: dict[str, str], values: dict[str, Any],
-               as_json: bool, quiet: bool) -> int:
-    from plait import jsonable, progress
-    from plait.engine import WorkflowEngine
-    from plait.run_inputs import check_inputs
+def _with_source(definition: Any, source: str) -> Any:
+    # Resume reloads the workflow from an absolute path, whatever the caller's directory.
+    object.__setattr__(definition, "source", source)
+    return definition
 
-    plan = definition.compile()
-    # Text from -i is converted to the declared types; JSON values are checked as they are.
-    inputs = {**check_inputs(plan.input_specs, texts, from_text=True, source=definition.source,
-                             fill_defaults=False), **values}
-    engine = WorkflowEngine()
+
+async def _drive(
+    store_url: str | None,
+    work: Callable[[Any], Any],
+    as_json: bool,
+    quiet: bool,
+    wait_for_people: bool = False,
+    *,
+    title: str = "",
+    step_ids: tuple[str, ...] = (),
+) -> int:
+    """Open the engine on the store, run `work(engine)` with a progress view, print, exit code."""
+    from plait import progress
+    from plait.engine import WorkflowEngine
+    from plait.store import default_store_url
+
+    engine = WorkflowEngine(store=store_url or default_store_url(), wait_for_people=wait_for_people)
     live = None
     if not quiet:
-        if sys.stderr.isatty() and not as_json:
-            live = progress.LiveTable(plan.ids, f"{definition.name} ({definition.workflow_id})")
+        if sys.stderr.isatty() and not as_json and step_ids:
+            live = progress.LiveTable(step_ids, title)
             engine.add_listener(live)
         else:
             engine.add_listener(progress.LogLines(sys.stderr))
     try:
+        await engine.open()
         if live is not None:
             with live:
-                summary = await engine.execute_workflow(definition, inputs)
+                summaries = await work(engine)
         else:
-            summary = await engine.execute_workflow(definition, inputs)
+            summaries = await work(engine)
     finally:
-        engine.close()
-    if as_json:
-        click.echo(jsonable.dumps(_json_outcome(summary), indent=2))
-    else:
-        _print_outcome(summary)
-    return EXIT_OK if summary["status"] == "completed" else EXIT_FAILED
+        await engine.aclose()
+    if isinstance(summaries, dict):
+        summaries = [summaries]
+    code = EXIT_OK
+    for summary in summaries:
+        if as_json:
+            from plait import jsonable
+
+            click.echo(jsonable.dumps(_json_outcome(summary), indent=2))
+        else:
+            _print_outcome(summary)
+        status = summary["status"]
+        if status == "paused":
+            code = max(code, EXIT_PAUSED)
+        elif status != "completed":
+            code = max(code, EXIT_FAILED) if code != EXIT_PAUSED else code
+    return code
 
 
 def _json_outcome(summary: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +249,7 @@ def _json_outcome(summary: dict[str, Any]) -> dict[str, Any]:
             sid: {k: step[k] for k in ("status", "attempts", "duration_s", "error")}
             for sid, step in summary["steps"].items()
         },
+        "waiting_for": summary.get("waiting_for", []),
         "duration_s": summary["duration_s"],
     }
 
@@ -162,9 +258,17 @@ def _print_outcome(summary: dict[str, Any]) -> None:
     from plait import jsonable
 
     status = summary["status"]
-    click.echo(f"run {summary['run_id']} {status} in {summary['duration_s']:.2f}s")
+    run_id = summary["run_id"]
+    click.echo(f"run {run_id} {status} in {summary['duration_s']:.2f}s")
     if summary["error"]:
-        click.echo(f"error in step {summary['failed_step']}: {summary['error']}", err=True)
+        where = f" in step {summary['failed_step']}" if summary["failed_step"] else ""
+        click.echo(f"error{where}: {summary['error']}", err=True)
+    for step in summary.get("waiting_for", []):
+        click.echo(
+            f"waiting for a person at step {step}: plait approve {run_id} {step} "
+            f"(or plait reject {run_id} {step} --reason TEXT), then plait resume {run_id}",
+            err=True,
+        )
     output = summary["output"]
     if output is not None:
         click.echo(output if isinstance(output, str) else jsonable.dumps(output, indent=2))
@@ -189,8 +293,14 @@ def validate(workflow: Path, debug: bool) -> None:
 
 @main.command()
 @click.argument("workflow", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
-              show_default=True, help="Text format of the graph.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Text format of the graph.",
+)
 @_debug_option
 def graph(workflow: Path, fmt: str, debug: bool) -> None:
     """Print a workflow's dependency graph as Mermaid or Graphviz DOT text."""
@@ -204,3 +314,284 @@ def graph(workflow: Path, fmt: str, debug: bool) -> None:
         return EXIT_OK
 
     _guarded(debug, body)
+
+
+# --- durable runs: resume, control, people, history -------------------------------------
+
+
+@main.command()
+@click.argument("run_id", required=False)
+@click.option("--all", "resume_all", is_flag=True, help="Resume every interrupted run.")
+@click.option("--json", "as_json", is_flag=True, help="Print each outcome as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.option(
+    "--wait", "wait_for_people", is_flag=True, help="Stay alive while a step waits for a person."
+)
+@_store_option
+@_debug_option
+def resume(
+    run_id: str | None,
+    resume_all: bool,
+    as_json: bool,
+    quiet: bool,
+    wait_for_people: bool,
+    store_url: str | None,
+    debug: bool,
+) -> None:
+    """Continue a paused or interrupted run; finished steps are not run again."""
+    if bool(run_id) == resume_all:
+        _fail("give a RUN_ID or --all (not both)")
+
+    async def work(engine: Any) -> list[dict[str, Any]]:
+        if run_id:
+            return [await engine.resume(run_id)]
+        rows = await engine.interrupted_runs()
+        if not rows:
+            click.echo("no interrupted runs", err=True)
+        return [await engine.resume(row.run_id) for row in rows]
+
+    _guarded(debug, lambda: asyncio.run(_drive(store_url, work, as_json, quiet, wait_for_people)))
+
+
+@main.command()
+@click.argument("run_id")
+@click.option(
+    "--from",
+    "from_step",
+    required=True,
+    metavar="STEP",
+    help="The first step to run again; everything downstream of it runs too.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@_store_option
+@_debug_option
+def rerun(
+    run_id: str, from_step: str, as_json: bool, quiet: bool, store_url: str | None, debug: bool
+) -> None:
+    """Start a new run that reuses the results upstream of STEP and runs the rest again."""
+    _guarded(
+        debug,
+        lambda: asyncio.run(
+            _drive(store_url, lambda engine: engine.rerun(run_id, from_step), as_json, quiet)
+        ),
+    )
+
+
+def _control(action: str) -> Callable[..., None]:
+    def command(run_id: str, store_url: str | None, debug: bool) -> None:
+        async def go() -> int:
+            from plait.engine import WorkflowEngine
+            from plait.store import default_store_url
+
+            async with WorkflowEngine(store=store_url or default_store_url()) as engine:
+                click.echo(await engine.request(run_id, action))
+            return EXIT_OK
+
+        _guarded(debug, lambda: asyncio.run(go()))
+
+    return command
+
+
+main.command("pause", help="Let running steps finish and start no new ones (from any process).")(
+    click.argument("run_id")(_store_option(_debug_option(_control("pause"))))
+)
+main.command("cancel", help="Cancel a run's in-flight steps; it ends as cancelled.")(
+    click.argument("run_id")(_store_option(_debug_option(_control("cancel"))))
+)
+
+
+@main.command()
+@click.argument("run_id")
+@click.argument("step")
+@click.option("--data", "data_text", metavar="JSON", help="Data for the answer, as JSON.")
+@click.option("--by", help="Who answers (recorded with the answer).")
+@_store_option
+@_debug_option
+def approve(
+    run_id: str,
+    step: str,
+    data_text: str | None,
+    by: str | None,
+    store_url: str | None,
+    debug: bool,
+) -> None:
+    """Approve a step that waits for a person; `--data` becomes part of its result."""
+    data = None
+    if data_text is not None:
+        try:
+            data = json.loads(data_text)
+        except ValueError as exc:
+            _fail(f"--data is not valid JSON: {exc}")
+
+    async def go(engine: Any) -> None:
+        await engine.approve(run_id, step, data, by=by)
+        click.echo(f"approved {run_id} {step}; continue it with: plait resume {run_id}")
+
+    _guarded(debug, lambda: _with_engine(store_url, go))
+
+
+@main.command()
+@click.argument("run_id")
+@click.argument("step")
+@click.option("--reason", required=True, help="Why; the step fails with this message.")
+@click.option("--by", help="Who answers (recorded with the answer).")
+@_store_option
+@_debug_option
+def reject(
+    run_id: str, step: str, reason: str, by: str | None, store_url: str | None, debug: bool
+) -> None:
+    """Reject a step that waits for a person; the step fails with the reason."""
+
+    async def go(engine: Any) -> None:
+        await engine.reject(run_id, step, reason, by=by)
+        click.echo(f"rejected {run_id} {step}; continue it with: plait resume {run_id}")
+
+    _guarded(debug, lambda: _with_engine(store_url, go))
+
+
+def _with_engine(store_url: str | None, work: Callable[[Any], Any]) -> int:
+    async def go() -> int:
+        from plait.engine import WorkflowEngine
+        from plait.store import default_store_url
+
+        async with WorkflowEngine(store=store_url or default_store_url()) as engine:
+            await work(engine)
+        return EXIT_OK
+
+    return asyncio.run(go())
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the requests as JSON.")
+@_store_option
+@_debug_option
+def inbox(as_json: bool, store_url: str | None, debug: bool) -> None:
+    """List the requests that wait for a person."""
+
+    async def go(engine: Any) -> None:
+        from plait import jsonable
+
+        requests = await engine.inbox()
+        if as_json:
+            import dataclasses
+
+            click.echo(jsonable.dumps([dataclasses.asdict(r) for r in requests], indent=2))
+            return
+        if not requests:
+            click.echo("nothing waits for a person")
+        for r in requests:
+            who = f" (for {', '.join(r.assignees)})" if r.assignees else ""
+            click.echo(f"{r.run_id} {r.step_id}{who}: {r.prompt}")
+            click.echo(f"    data: {jsonable.dumps(r.data)}")
+
+    _guarded(debug, lambda: _with_engine(store_url, go))
+
+
+@main.command()
+@click.option("--status", help="Only runs with this status.")
+@click.option("--workflow", "workflow_id", help="Only runs of this workflow id.")
+@click.option("--limit", default=50, show_default=True, help="At most this many runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+@_store_option
+@_debug_option
+def runs(
+    status: str | None,
+    workflow_id: str | None,
+    limit: int,
+    as_json: bool,
+    store_url: str | None,
+    debug: bool,
+) -> None:
+    """List runs, newest first."""
+
+    async def go(engine: Any) -> None:
+        import dataclasses
+        import datetime as dt
+
+        from plait import jsonable
+
+        assert engine.store is not None
+        rows = await engine.store.list_runs(status=status, workflow_id=workflow_id, limit=limit)
+        if as_json:
+            keys = (
+                "run_id",
+                "workflow_id",
+                "status",
+                "created_at",
+                "finished_at",
+                "duration_s",
+                "error",
+                "parent_run_id",
+            )
+            click.echo(
+                jsonable.dumps(
+                    [{k: dataclasses.asdict(r)[k] for k in keys} for r in rows], indent=2
+                )
+            )
+            return
+        if not rows:
+            click.echo("no runs")
+        for r in rows:
+            started = dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S")
+            took = f"{r.duration_s:.2f}s" if r.duration_s is not None else "-"
+            click.echo(f"{r.run_id}  {r.workflow_id:<24} {r.status:<10} {started}  {took}")
+
+    _guarded(debug, lambda: _with_engine(store_url, go))
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@_store_option
+@_debug_option
+def show(run_id: str, as_json: bool, store_url: str | None, debug: bool) -> None:
+    """Show a run: every step with status, attempts, timings, inputs, result and error."""
+
+    async def go(engine: Any) -> None:
+        import dataclasses
+
+        from plait import jsonable
+
+        store = engine.store
+        run_row = await store.get_run(run_id)
+        steps = await store.get_steps(run_id)
+        attempts = await store.get_attempts(run_id)
+        if as_json:
+            click.echo(
+                jsonable.dumps(
+                    {
+                        "run": dataclasses.asdict(run_row),
+                        "steps": [dataclasses.asdict(s) for s in steps],
+                        "attempts": [dataclasses.asdict(a) for a in attempts],
+                    },
+                    indent=2,
+                )
+            )
+            return
+        click.echo(f"run {run_row.run_id}: workflow {run_row.workflow_id}, {run_row.status}")
+        if run_row.error:
+            click.echo(f"  error: {run_row.error}")
+        if run_row.inputs:
+            click.echo(f"  inputs: {jsonable.dumps(run_row.inputs)}")
+        for s in steps:
+            took = f" {s.duration_s:.3f}s" if s.duration_s is not None else ""
+            click.echo(
+                f"  {s.step_id}: {s.status}, {s.attempts} attempt(s){took}"
+                + (f" ({s.reason})" if s.reason else "")
+            )
+            if s.inputs is not None:
+                click.echo(f"    inputs: {_clip(jsonable.dumps(s.inputs))}")
+            if s.status == "completed":
+                click.echo(f"    result: {_clip(jsonable.dumps(s.result))}")
+            if s.error:
+                click.echo(f"    error: {s.error}")
+            for a in attempts:
+                if a.step_id == s.step_id and a.error and a.outcome != s.status:
+                    click.echo(f"    attempt {a.attempt} {a.outcome}: {a.error}")
+
+    _guarded(debug, lambda: _with_engine(store_url, go))
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -189,19 +189,33 @@ class WorkflowEngine:
         (defaults to the file the definition was loaded from).
         """
         plan = workflow.compile()
-        values = check_inputs(plan.input_specs, inputs or {}, from_text=from_text,
-                              source=workflow.source)
+        values = check_inputs(
+            plan.input_specs, inputs or {}, from_text=from_text, source=workflow.source
+        )
         self.workflows.setdefault(workflow.workflow_id, workflow)
         run = self._execution(workflow, values, run_id, None)
         self._sources[run.run_id] = source or workflow.source
         return run
 
-    def _execution(self, workflow: WorkflowDefinition, values: Mapping[str, Any],
-                   run_id: str | None, restored: Restored | None) -> RunExecution:
-        run = RunExecution(workflow.compile(), run_inputs=values, run_id=run_id,
-                           clock=self.clock, listeners=self._listeners,
-                           executor=self._thread_pool(), journal=None, desk=None,
-                           wait_for_people=self.wait_for_people, restored=restored)
+    def _execution(
+        self,
+        workflow: WorkflowDefinition,
+        values: Mapping[str, Any],
+        run_id: str | None,
+        restored: Restored | None,
+    ) -> RunExecution:
+        run = RunExecution(
+            workflow.compile(),
+            run_inputs=values,
+            run_id=run_id,
+            clock=self.clock,
+            listeners=self._listeners,
+            executor=self._thread_pool(),
+            journal=None,
+            desk=None,
+            wait_for_people=self.wait_for_people,
+            restored=restored,
+        )
         if run.run_id in self._runs:
             raise PlaitError(f"run {run.run_id!r} is already active in this engine")
         self._runs[run.run_id] = run
@@ -220,8 +234,10 @@ class WorkflowEngine:
         status = await run.run()
         summary = run.summary()
         if run.store_error is not None:
-            summary["error"] = (f"{run.store_error}; the run stopped and can be resumed "
-                                f"once the store works: plait resume {run_id}")
+            summary["error"] = (
+                f"{run.store_error}; the run stopped and can be resumed "
+                f"once the store works: plait resume {run_id}"
+            )
         elif self._journal is not None:
             await self._record_end(run, summary)
         if status is WorkflowStatus.PAUSED:
@@ -230,11 +246,16 @@ class WorkflowEngine:
         self._persisted.discard(run_id)
         workflow = run.plan.definition
         await self._call_hooks(workflow, run, summary)
-        self.execution_history.append({
-            "run_id": run.run_id, "workflow_id": workflow.workflow_id,
-            "status": summary["status"], "duration_s": summary["duration_s"],
-            "failed_step": summary["failed_step"], "started_at": run.started_at,
-        })
+        self.execution_history.append(
+            {
+                "run_id": run.run_id,
+                "workflow_id": workflow.workflow_id,
+                "status": summary["status"],
+                "duration_s": summary["duration_s"],
+                "failed_step": summary["failed_step"],
+                "started_at": run.started_at,
+            }
+        )
         return summary
 
     async def _persist_new(self, run: RunExecution) -> None:
@@ -244,13 +265,24 @@ class WorkflowEngine:
         definition = run.plan.definition
         whole, per_step = fingerprints(definition)
         now = self.clock.time()
-        await self.store.create_run(RunRow(
-            run_id=run.run_id, workflow_id=definition.workflow_id, status="running",
-            created_at=now, updated_at=now, workflow_name=definition.name,
-            source=self._sources.get(run.run_id), fingerprint=whole,
-            step_fingerprints=per_step, inputs=dict(run.run_inputs), owner=self.owner,
-            heartbeat_at=now, parent_run_id=getattr(run, "parent_run_id", None),
-            rerun_from=getattr(run, "rerun_from", None)))
+        await self.store.create_run(
+            RunRow(
+                run_id=run.run_id,
+                workflow_id=definition.workflow_id,
+                status="running",
+                created_at=now,
+                updated_at=now,
+                workflow_name=definition.name,
+                source=self._sources.get(run.run_id),
+                fingerprint=whole,
+                step_fingerprints=per_step,
+                inputs=dict(run.run_inputs),
+                owner=self.owner,
+                heartbeat_at=now,
+                parent_run_id=getattr(run, "parent_run_id", None),
+                rerun_from=getattr(run, "rerun_from", None),
+            )
+        )
         self._persisted.add(run.run_id)
 
     async def _record_end(self, run: RunExecution, summary: dict[str, Any]) -> None:
@@ -264,9 +296,20 @@ class WorkflowEngine:
                 output_json = None
         status = summary["status"]
         with contextlib.suppress(StoreError):
-            await self._journal.commit([RunUpdated(
-                run.run_id, status, self.clock.time(), summary["error"], summary["failed_step"],
-                output_json, summary["duration_s"], finished=status not in ("paused",))])
+            await self._journal.commit(
+                [
+                    RunUpdated(
+                        run.run_id,
+                        status,
+                        self.clock.time(),
+                        summary["error"],
+                        summary["failed_step"],
+                        output_json,
+                        summary["duration_s"],
+                        finished=status not in ("paused",),
+                    )
+                ]
+            )
 
     # --- control ---------------------------------------------------------------------
 
@@ -294,25 +337,34 @@ class WorkflowEngine:
             await store.set_control(run_id, action)
             return f"asked the process running {run_id} ({row.owner}) to {action} it"
         if action == "cancel":
-            await store.apply([RunUpdated(run_id, "cancelled", self.clock.time(),
-                                          finished=True)])
+            await store.apply([RunUpdated(run_id, "cancelled", self.clock.time(), finished=True)])
             return f"run {run_id} cancelled"
         await store.apply([RunUpdated(run_id, "paused", self.clock.time())])
         return f"run {run_id} paused"
 
-    async def approve(self, run_id: str, step_id: str, data: Any = None, *,
-                      by: str | None = None, reason: str | None = None) -> None:
+    async def approve(
+        self,
+        run_id: str,
+        step_id: str,
+        data: Any = None,
+        *,
+        by: str | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Answer an approval step's request with yes; `data` becomes part of its result."""
         await self.open()
-        await self._desk.answer(run_id, step_id, approve=True, data=data, reason=reason,
-                                by=by, now=self.clock.time())
+        await self._desk.answer(
+            run_id, step_id, approve=True, data=data, reason=reason, by=by, now=self.clock.time()
+        )
 
-    async def reject(self, run_id: str, step_id: str, reason: str, *,
-                     by: str | None = None) -> None:
+    async def reject(
+        self, run_id: str, step_id: str, reason: str, *, by: str | None = None
+    ) -> None:
         """Answer an approval step's request with no; the step fails with `reason`."""
         await self.open()
-        await self._desk.answer(run_id, step_id, approve=False, reason=reason, by=by,
-                                now=self.clock.time())
+        await self._desk.answer(
+            run_id, step_id, approve=False, reason=reason, by=by, now=self.clock.time()
+        )
 
     async def inbox(self) -> list[Any]:
         """Requests that wait for a person."""
@@ -322,8 +374,9 @@ class WorkflowEngine:
 
     # --- resume and rerun ------------------------------------------------------------
 
-    async def resume(self, run_id: str,
-                     workflow: WorkflowDefinition | None = None) -> dict[str, Any]:
+    async def resume(
+        self, run_id: str, workflow: WorkflowDefinition | None = None
+    ) -> dict[str, Any]:
         """Continue a paused or interrupted run to its end, without repeating finished steps.
 
         A run paused in this process continues in place; any other run is loaded
@@ -337,18 +390,22 @@ class WorkflowEngine:
         if WorkflowStatus(row.status).is_terminal:
             raise ResumeRefusedError(
                 f"run {run_id} has already ended ({row.status}); to run it again from a "
-                f"step, use: plait rerun {run_id} --from STEP")
+                f"step, use: plait rerun {run_id} --from STEP"
+            )
         now = self.clock.time()
-        if row.status == "running" and row.owner != self.owner and owner_is_alive(
-                row.owner, row.heartbeat_at, now):
+        if (
+            row.status == "running"
+            and row.owner != self.owner
+            and owner_is_alive(row.owner, row.heartbeat_at, now)
+        ):
             raise ResumeRefusedError(
                 f"run {run_id} is still being executed by process {row.owner}; "
-                f"pause it first (plait pause {run_id}) or wait for it")
+                f"pause it first (plait pause {run_id}) or wait for it"
+            )
         workflow = workflow or self._reload(row)
         self._check_unchanged(row, workflow)
         restored = await self._restore(row, workflow)
-        await store.claim_run(run_id, owner=self.owner, at=now,
-                              recovered=row.status == "running")
+        await store.claim_run(run_id, owner=self.owner, at=now, recovered=row.status == "running")
         run = self._execution(workflow, row.inputs, run_id, restored)
         self._persisted.add(run_id)
         self._sources[run_id] = row.source
@@ -359,11 +416,15 @@ class WorkflowEngine:
         store = await self._require_store()
         now = self.clock.time()
         rows = await store.list_runs(status="running", limit=10_000)
-        return [r for r in rows if r.owner != self.owner
-                and not owner_is_alive(r.owner, r.heartbeat_at, now)]
+        return [
+            r
+            for r in rows
+            if r.owner != self.owner and not owner_is_alive(r.owner, r.heartbeat_at, now)
+        ]
 
-    async def rerun(self, run_id: str, from_step: str,
-                    workflow: WorkflowDefinition | None = None) -> dict[str, Any]:
+    async def rerun(
+        self, run_id: str, from_step: str, workflow: WorkflowDefinition | None = None
+    ) -> dict[str, Any]:
         """A new run that reuses the results upstream of `from_step` and runs the rest again."""
         store = await self._require_store()
         row = await store.get_run(run_id)
@@ -372,20 +433,26 @@ class WorkflowEngine:
         if from_step not in plan.index_of:
             raise ResumeRefusedError(
                 f"workflow {workflow.workflow_id!r} has no step {from_step!r}; steps: "
-                f"{', '.join(plan.ids)}")
+                f"{', '.join(plan.ids)}"
+            )
         again = plan.downstream(from_step)
         from plait.fingerprint import changed_steps, fingerprints
 
         _, per_step = fingerprints(workflow)
-        changed = [s for s in changed_steps(dict(row.step_fingerprints), per_step)
-                   if s not in again]
+        changed = [
+            s for s in changed_steps(dict(row.step_fingerprints), per_step) if s not in again
+        ]
         if changed:
             raise ResumeRefusedError(
                 f"steps upstream of {from_step!r} changed since run {run_id}: "
-                f"{', '.join(changed)}; rerun from the first of them instead")
+                f"{', '.join(changed)}; rerun from the first of them instead"
+            )
         steps = {s.step_id: s for s in await store.get_steps(run_id)}
-        reuse = [sid for sid in plan.ids if sid not in again and sid in steps
-                 and steps[sid].status in ("completed", "skipped")]
+        reuse = [
+            sid
+            for sid in plan.ids
+            if sid not in again and sid in steps and steps[sid].status in ("completed", "skipped")
+        ]
         restored = Restored()
         for i in plan.order:
             sid = plan.ids[i]
@@ -406,7 +473,8 @@ class WorkflowEngine:
         if not row.source:
             raise ResumeRefusedError(
                 f"run {row.run_id} was started from Python, not from a file: pass the "
-                "workflow to resume it (engine.resume(run_id, workflow))")
+                "workflow to resume it (engine.resume(run_id, workflow))"
+            )
         from plait.loader import load_workflow
 
         return load_workflow(row.source)
@@ -422,7 +490,8 @@ class WorkflowEngine:
             raise ResumeRefusedError(
                 f"the workflow changed since run {row.run_id} began ({named}); resuming would "
                 f"mix results of two versions. Start a new run that reuses what is still "
-                f"valid: plait rerun {row.run_id} --from {first}")
+                f"valid: plait rerun {row.run_id} --from {first}"
+            )
 
     async def _restore(self, row: RunRow, workflow: WorkflowDefinition) -> Restored:
         assert self.store is not None
@@ -440,16 +509,28 @@ class WorkflowEngine:
                 continue
             restored.attempts[i] = srow.attempts
             if crash_counts.get(sid, 0) >= MAX_CRASHES_PER_STEP:
-                message = (f"the process running step {sid!r} died {crash_counts[sid]} times "
-                           "while it ran; plait stopped retrying it (a poison step)")
-                poison.append(StepSettled(row.run_id, sid, "failed", srow.attempts, now,
-                                          error=message, error_type="PoisonStepError"))
+                message = (
+                    f"the process running step {sid!r} died {crash_counts[sid]} times "
+                    "while it ran; plait stopped retrying it (a poison step)"
+                )
+                poison.append(
+                    StepSettled(
+                        row.run_id,
+                        sid,
+                        "failed",
+                        srow.attempts,
+                        now,
+                        error=message,
+                        error_type="PoisonStepError",
+                    )
+                )
                 restored.outcomes.append((i, StepStatus.FAILED, None))
                 restored.errors[i] = message
             elif srow.status in ("completed", "skipped", "failed"):
                 status = StepStatus(srow.status)
-                value = self._typed(plan, i, srow.result) if status is StepStatus.COMPLETED \
-                    else None
+                value = (
+                    self._typed(plan, i, srow.result) if status is StepStatus.COMPLETED else None
+                )
                 restored.outcomes.append((i, status, value))
                 if srow.error:
                     restored.errors[i] = srow.error
@@ -466,8 +547,10 @@ class WorkflowEngine:
     async def _require_store(self) -> Store:
         await self.open()
         if self.store is None:
-            raise StoreError("this engine has no store: use WorkflowEngine(store=...) to keep "
-                             "runs beyond this process")
+            raise StoreError(
+                "this engine has no store: use WorkflowEngine(store=...) to keep "
+                "runs beyond this process"
+            )
         return self.store
 
     # --- background: control requests, answers, heartbeats ---------------------------
@@ -523,12 +606,12 @@ class WorkflowEngine:
 
     def _thread_pool(self) -> Executor:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(self._max_threads,
-                                                thread_name_prefix="plait-step")
+            self._executor = ThreadPoolExecutor(self._max_threads, thread_name_prefix="plait-step")
         return self._executor
 
-    def run_sync(self, workflow: WorkflowDefinition,
-                 inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def run_sync(
+        self, workflow: WorkflowDefinition, inputs: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """`execute_workflow` for code that has no event loop running."""
         return asyncio.run(self.execute_workflow(workflow, inputs))
 

@@ -36,8 +36,11 @@ def step_fingerprint(step: WorkflowStep) -> str:
 def fingerprints(definition: WorkflowDefinition) -> tuple[str, dict[str, str]]:
     """(workflow fingerprint, step id -> step fingerprint)."""
     steps = {s.step_id: step_fingerprint(s) for s in definition.steps}
-    whole = json.dumps({"workflow_id": definition.workflow_id, "steps": steps,
-                        "output": definition.output}, sort_keys=True, default=repr)
+    whole = json.dumps(
+        {"workflow_id": definition.workflow_id, "steps": steps, "output": definition.output},
+        sort_keys=True,
+        default=repr,
+    )
     return hashlib.sha256(whole.encode()).hexdigest()[:16], steps
 
 

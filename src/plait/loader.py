@@ -18,7 +18,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from plait.definition import INPUT_TYPES, InputSpec, WorkflowDefinition, WorkflowStep
+from plait.definition import (
+    INPUT_TYPES,
+    ApprovalPolicy,
+    InputSpec,
+    WorkflowDefinition,
+    WorkflowStep,
+)
 from plait.errors import DefinitionError, Location, Problem, SourceMap
 from plait.retry import RetryPolicy
 
@@ -45,18 +51,30 @@ class InputSpecModel(_Model):
     description: str = ""
 
 
+class ApprovalSpec(_Model):
+    prompt: str = "Please review"
+    assignees: list[str] = Field(default_factory=list)
+    timeout_seconds: float | None = Field(default=None, gt=0)
+    default: Literal["approve", "reject"] | None = None
+
+    @field_validator("timeout_seconds", mode="before")
+    @classmethod
+    def _whole_seconds_are_fine(cls, value: Any) -> Any:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class StepSpec(_Model):
     step_id: str
+    kind: Literal["task", "approval"] = "task"
     agent: str | None = None
-    action: str
+    action: str | None = None
+    approval: ApprovalSpec | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
     dependencies: list[str] | None = None
     retry_count: int = Field(default=3, ge=0)
     timeout_seconds: float | None = Field(default=300, gt=0)
     condition: str | None = None
-    trigger_rule: Literal["all_success", "all_done", "one_success", "none_failed"] = (
-        "all_success"
-    )
+    trigger_rule: Literal["all_success", "all_done", "one_success", "none_failed"] = "all_success"
     retry: RetrySpec | None = None
     description: str = ""
 
@@ -96,8 +114,9 @@ def load_workflow(path: str | Path) -> WorkflowDefinition:
     except FileNotFoundError:
         raise DefinitionError([Problem("no such file", Location(str(path)))]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError([Problem(f"cannot read the file: {exc}",
-                                       Location(str(path)))]) from None
+        raise DefinitionError(
+            [Problem(f"cannot read the file: {exc}", Location(str(path)))]
+        ) from None
     definition = parse_workflow(text, source=str(path))
     definition.compile()
     return definition
@@ -107,9 +126,14 @@ def parse_workflow(text: str, *, source: str | None = None) -> WorkflowDefinitio
     """Build a (not yet compiled) definition from YAML or JSON text."""
     data, lines = _parse_with_lines(text, source)
     if not isinstance(data, Mapping):
-        raise DefinitionError([Problem(
-            "a workflow file holds a mapping with workflow_id, name, steps ...",
-            Location(source, 1))])
+        raise DefinitionError(
+            [
+                Problem(
+                    "a workflow file holds a mapping with workflow_id, name, steps ...",
+                    Location(source, 1),
+                )
+            ]
+        )
     try:
         spec = WorkflowSpec.model_validate(data)
     except ValidationError as exc:
@@ -120,12 +144,18 @@ def parse_workflow(text: str, *, source: str | None = None) -> WorkflowDefinitio
     for name, raw in spec.inputs.items():
         model = InputSpecModel(type=raw) if isinstance(raw, str) else raw  # type: ignore[arg-type]
         if isinstance(raw, str) and raw not in INPUT_TYPES:
-            problems.append(Problem(
-                f"unknown input type {raw!r}; use one of {', '.join(INPUT_TYPES)}",
-                Location(source, _line(lines, ("inputs", name)), f"inputs.{name}")))
+            problems.append(
+                Problem(
+                    f"unknown input type {raw!r}; use one of {', '.join(INPUT_TYPES)}",
+                    Location(source, _line(lines, ("inputs", name)), f"inputs.{name}"),
+                )
+            )
             continue
-        required = model.required if model.required is not None else (
-            "default" not in _raw_fields(data, name))
+        required = (
+            model.required
+            if model.required is not None
+            else ("default" not in _raw_fields(data, name))
+        )
         inputs[name] = InputSpec(name, model.type, model.default, required, model.description)
     if problems:
         raise DefinitionError(problems)
@@ -149,11 +179,13 @@ def _raw_fields(data: Mapping[str, Any], input_name: str) -> Mapping[str, Any]:
     return raw if isinstance(raw, Mapping) else {}
 
 
-def _build_step(spec: StepSpec, k: int, lines: dict[LinePath, int], source: str | None,
-                problems: list[Problem]) -> WorkflowStep:
+def _build_step(
+    spec: StepSpec, k: int, lines: dict[LinePath, int], source: str | None, problems: list[Problem]
+) -> WorkflowStep:
     prefix = ("steps", k)
     field_lines = tuple(
-        (str(path[2]), line) for path, line in lines.items()
+        (str(path[2]), line)
+        for path, line in lines.items()
         if len(path) == 3 and path[:2] == prefix
     )
     src = SourceMap(source, _line(lines, prefix), field_lines, f"steps[{k}]")
@@ -170,8 +202,14 @@ def _build_step(spec: StepSpec, k: int, lines: dict[LinePath, int], source: str 
             )
         except ValueError as exc:
             problems.append(Problem(str(exc), src.at("retry")))
+    approval = None
+    if spec.approval is not None:
+        a = spec.approval
+        approval = ApprovalPolicy(a.prompt, tuple(a.assignees), a.timeout_seconds, a.default)
     return WorkflowStep(
         step_id=spec.step_id,
+        kind=spec.kind,
+        approval=approval,
         agent=spec.agent,
         action=spec.action,
         inputs=spec.inputs,
@@ -244,15 +282,14 @@ def _line(lines: dict[LinePath, int], path: LinePath) -> int | None:
     return lines.get(())
 
 
-def _pydantic_problems(exc: ValidationError, lines: dict[LinePath, int],
-                       source: str | None) -> list[Problem]:
+def _pydantic_problems(
+    exc: ValidationError, lines: dict[LinePath, int], source: str | None
+) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
         loc = tuple(p for p in loc if p not in ("InputSpecModel", "str"))
-        field = ".".join(
-            f"[{p}]" if isinstance(p, int) else str(p) for p in loc
-        ).replace(".[", "[")
+        field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
         message = _friendly(err)
         problems.append(Problem(message, Location(source, _line(lines, loc), field or None)))
     # A union (inputs given as a type name or a mapping) reports once per branch.

@@ -45,28 +45,50 @@ class HumanDesk:
         self.store = store
         self._waiters: dict[tuple[str, str], asyncio.Future[HumanRequest]] = {}
 
-    async def open(self, run_id: str, step_id: str, policy: ApprovalPolicy,
-                   data: Mapping[str, Any], now: float) -> HumanRequest:
+    async def open(
+        self, run_id: str, step_id: str, policy: ApprovalPolicy, data: Mapping[str, Any], now: float
+    ) -> HumanRequest:
         """The request for this step, created if it does not exist yet."""
         existing = await self.store.get_human_request(run_id, step_id)
         if existing is not None:
             return existing
         expires = now + policy.timeout_seconds if policy.timeout_seconds else None
-        request = HumanRequest(run_id, step_id, now, policy.prompt, dict(data),
-                               policy.assignees, expires_at=expires,
-                               default_outcome=policy.default)
+        request = HumanRequest(
+            run_id,
+            step_id,
+            now,
+            policy.prompt,
+            dict(data),
+            policy.assignees,
+            expires_at=expires,
+            default_outcome=policy.default,
+        )
         await self.store.create_human_request(request)
         found = await self.store.get_human_request(run_id, step_id)
         assert found is not None
         return found
 
-    async def answer(self, run_id: str, step_id: str, *, approve: bool, data: Any = None,
-                     reason: str | None = None, by: str | None = None,
-                     now: float) -> HumanRequest:
+    async def answer(
+        self,
+        run_id: str,
+        step_id: str,
+        *,
+        approve: bool,
+        data: Any = None,
+        reason: str | None = None,
+        by: str | None = None,
+        now: float,
+    ) -> HumanRequest:
         """Record a person's answer and wake the run if it waits in this process."""
         request = await self.store.answer_human_request(
-            run_id, step_id, status="approved" if approve else "rejected", answer=data,
-            reason=reason, by=by, at=now)
+            run_id,
+            step_id,
+            status="approved" if approve else "rejected",
+            answer=data,
+            reason=reason,
+            by=by,
+            at=now,
+        )
         self.deliver(request)
         return request
 
@@ -74,9 +96,14 @@ class HumanDesk:
         """Apply the default outcome of a request whose time is up."""
         approve = request.default_outcome == "approve"
         answered = await self.store.answer_human_request(
-            request.run_id, request.step_id, status="approved" if approve else "rejected",
-            answer=None, reason="no answer before the timeout; default applied", by="timeout",
-            at=now)
+            request.run_id,
+            request.step_id,
+            status="approved" if approve else "rejected",
+            answer=None,
+            reason="no answer before the timeout; default applied",
+            by="timeout",
+            at=now,
+        )
         return answered
 
     def wait(self, run_id: str, step_id: str) -> asyncio.Future[HumanRequest]:

@@ -127,9 +127,15 @@ class RunExecution:
             self._begun = True
             self._started_at = self.clock.time()
             if self._listeners:
-                self._emit(events.RunStarted(self.run_id, self.plan.definition.workflow_id,
-                                             dict(self.run_inputs), self.plan.ids,
-                                             self._started_at))
+                self._emit(
+                    events.RunStarted(
+                        self.run_id,
+                        self.plan.definition.workflow_id,
+                        dict(self.run_inputs),
+                        self.plan.ids,
+                        self._started_at,
+                    )
+                )
             self._replay()
             launches = self._prepare(sched.initial(), writes)
         else:
@@ -175,9 +181,16 @@ class RunExecution:
         if self.status.is_terminal or self.status is WorkflowStatus.PAUSED:
             self._mark_unstarted()
             if self._listeners:
-                self._emit(events.RunFinished(self.run_id, self.plan.definition.workflow_id,
-                                              self.status, self.error, self._elapsed,
-                                              self.clock.time()))
+                self._emit(
+                    events.RunFinished(
+                        self.run_id,
+                        self.plan.definition.workflow_id,
+                        self.status,
+                        self.error,
+                        self._elapsed,
+                        self.clock.time(),
+                    )
+                )
         return self.status
 
     def pause(self) -> None:
@@ -203,8 +216,11 @@ class RunExecution:
     @property
     def waiting_for_people(self) -> list[str]:
         """Steps whose requests await a person's answer."""
-        return [self.plan.ids[i] for i, s in enumerate(self.statuses)
-                if s is StepStatus.WAITING or i in self._waiting_people]
+        return [
+            self.plan.ids[i]
+            for i, s in enumerate(self.statuses)
+            if s is StepStatus.WAITING or i in self._waiting_people
+        ]
 
     # --- starting steps --------------------------------------------------------------
 
@@ -216,8 +232,9 @@ class RunExecution:
         for i, status, result in restored.outcomes:
             if status is StepStatus.COMPLETED:
                 self.results[i] = result
-            self.records[i] = StepRecord(attempts=restored.attempts.get(i, 0),
-                                         reason="recorded before the resume")
+            self.records[i] = StepRecord(
+                attempts=restored.attempts.get(i, 0), reason="recorded before the resume"
+            )
             if i in restored.errors:
                 self.records[i].error = RuntimeError(restored.errors[i])  # type: ignore[union-attr]
             sched.restore(i, status)
@@ -225,8 +242,10 @@ class RunExecution:
                 if self.error is None:
                     self.failed_step = self.plan.ids[i]
                     self.error = errors.StepFailedError(
-                        self.plan.ids[i], restored.attempts.get(i, 0),
-                        RuntimeError(restored.errors.get(i, "failed before the resume")))
+                        self.plan.ids[i],
+                        restored.attempts.get(i, 0),
+                        RuntimeError(restored.errors.get(i, "failed before the resume")),
+                    )
                 if self.plan.on_failure.value == "cancel":
                     sched.stopping = True
         sched.take_skipped()
@@ -263,21 +282,26 @@ class RunExecution:
                 work.extend(sched.finished(i, StepStatus.FAILED))
                 continue
             if not verdict:
-                self._record_outcome(i, StepStatus.SKIPPED, None, None, 0,
-                                     "its condition was false", None, writes)
+                self._record_outcome(
+                    i, StepStatus.SKIPPED, None, None, 0, "its condition was false", None, writes
+                )
                 work.extend(sched.finished(i, StepStatus.SKIPPED))
                 continue
             attempt = self._attempt_base.get(i, 0) + 1
             clock = self.clock
-            self.records[i] = StepRecord(attempts=attempt, started_at=clock.time(),
-                                         started=clock.monotonic(), inputs=kwargs)
+            self.records[i] = StepRecord(
+                attempts=attempt, started_at=clock.time(), started=clock.monotonic(), inputs=kwargs
+            )
             if writes is not None:
-                writes.append(store.AttemptStarted(self.run_id, cs.step_id, attempt,
-                                                   clock.time(),
-                                                   _inputs_json(kwargs)))
+                writes.append(
+                    store.AttemptStarted(
+                        self.run_id, cs.step_id, attempt, clock.time(), _inputs_json(kwargs)
+                    )
+                )
             if self._listeners:
-                self._emit(events.StepStarted(self.run_id, cs.step_id, attempt, kwargs,
-                                              clock.time()))
+                self._emit(
+                    events.StepStarted(self.run_id, cs.step_id, attempt, kwargs, clock.time())
+                )
             launches.append((cs, kwargs, attempt))
         if sched._skipped_outbox:
             self._report_skips(writes)
@@ -293,8 +317,9 @@ class RunExecution:
         if launches:
             create = asyncio.get_running_loop().create_task
             for cs, kwargs, attempt in launches:
-                task = create(self._execute(cs, kwargs, attempt),
-                              name=f"plait:{self.run_id}:{cs.step_id}")
+                task = create(
+                    self._execute(cs, kwargs, attempt), name=f"plait:{self.run_id}:{cs.step_id}"
+                )
                 task.add_done_callback(functools.partial(self._on_task_done, cs.index))
                 self._tasks[cs.index] = task
         self._wake_if_idle()
@@ -308,8 +333,16 @@ class RunExecution:
                 return
             record = self.records[i]
             reason = (record.reason if record else "") or "the run was cancelled"
-            self._record_outcome(i, StepStatus.CANCELLED, None, None,
-                                 record.attempts if record else 0, reason, None, None)
+            self._record_outcome(
+                i,
+                StepStatus.CANCELLED,
+                None,
+                None,
+                record.attempts if record else 0,
+                reason,
+                None,
+                None,
+            )
             self._launch(self._prepare(self.scheduler.finished(i, StepStatus.CANCELLED), None))
 
     def _abandon(self, launches: list[Launch]) -> None:
@@ -338,40 +371,76 @@ class RunExecution:
                 if i in self._suspending:  # waiting for a person; the run pauses around it
                     self._suspending.discard(i)
                     return
-                await self._settle(i, StepStatus.CANCELLED, None, None, attempt,
-                                   record.reason or "the run was cancelled")
+                await self._settle(
+                    i,
+                    StepStatus.CANCELLED,
+                    None,
+                    None,
+                    attempt,
+                    record.reason or "the run was cancelled",
+                )
                 raise
             except Exception as exc:
                 policy = cs.retry
-                if (attempt - first + 1) < cs.max_attempts and not cs.is_approval and (
-                    policy.should_retry(exc)
+                if (
+                    (attempt - first + 1) < cs.max_attempts
+                    and not cs.is_approval
+                    and (policy.should_retry(exc))
                 ):
                     delay = policy.delay(attempt - first + 1)
                     if self._listeners:
-                        self._emit(events.StepRetrying(self.run_id, cs.step_id, attempt, exc,
-                                                       delay, self.clock.time()))
+                        self._emit(
+                            events.StepRetrying(
+                                self.run_id, cs.step_id, attempt, exc, delay, self.clock.time()
+                            )
+                        )
                     try:
                         if journal is not None:
-                            await journal.commit([store.AttemptFailed(
-                                self.run_id, cs.step_id, attempt, self.clock.time(),
-                                _error_text(exc), type(exc).__name__, delay)])
+                            await journal.commit(
+                                [
+                                    store.AttemptFailed(
+                                        self.run_id,
+                                        cs.step_id,
+                                        attempt,
+                                        self.clock.time(),
+                                        _error_text(exc),
+                                        type(exc).__name__,
+                                        delay,
+                                    )
+                                ]
+                            )
                         await self.clock.sleep(delay)
                         attempt += 1
                         if journal is not None:
-                            await journal.commit([store.AttemptStarted(
-                                self.run_id, cs.step_id, attempt, self.clock.time(), None)])
+                            await journal.commit(
+                                [
+                                    store.AttemptStarted(
+                                        self.run_id, cs.step_id, attempt, self.clock.time(), None
+                                    )
+                                ]
+                            )
                     except asyncio.CancelledError:
-                        await self._settle(i, StepStatus.CANCELLED, None, exc, attempt,
-                                           record.reason or "the run was cancelled")
+                        await self._settle(
+                            i,
+                            StepStatus.CANCELLED,
+                            None,
+                            exc,
+                            attempt,
+                            record.reason or "the run was cancelled",
+                        )
                         raise
                     except Exception as store_exc:
                         self._store_failed(store_exc)
-                        await self._settle(i, StepStatus.CANCELLED, None, exc, attempt,
-                                           "the store failed")
+                        await self._settle(
+                            i, StepStatus.CANCELLED, None, exc, attempt, "the store failed"
+                        )
                         return
                     if self._listeners:
-                        self._emit(events.StepStarted(self.run_id, cs.step_id, attempt, kwargs,
-                                                      self.clock.time()))
+                        self._emit(
+                            events.StepStarted(
+                                self.run_id, cs.step_id, attempt, kwargs, self.clock.time()
+                            )
+                        )
                     continue
                 await self._settle(i, StepStatus.FAILED, None, exc, attempt, "")
                 return
@@ -429,9 +498,18 @@ class RunExecution:
         request = await desk.open(self.run_id, cs.step_id, policy, kwargs, self.clock.time())
         if request.status == "pending":
             if self._journal is not None:
-                await self._journal.commit([store.StepSettled(
-                    self.run_id, cs.step_id, StepStatus.WAITING.value, attempt,
-                    self.clock.time(), reason="waiting for a person")])
+                await self._journal.commit(
+                    [
+                        store.StepSettled(
+                            self.run_id,
+                            cs.step_id,
+                            StepStatus.WAITING.value,
+                            attempt,
+                            self.clock.time(),
+                            reason="waiting for a person",
+                        )
+                    ]
+                )
             future = desk.wait(self.run_id, cs.step_id)
             self._waiting_people.add(i)
             self._maybe_suspend()
@@ -526,8 +604,11 @@ class RunExecution:
         if status is StepStatus.COMPLETED:
             self.results[i] = result
         elif status is StepStatus.FAILED and error is not None:
-            wrapped = (errors.StepTimeoutError if isinstance(error, TimeoutError)
-                       else errors.StepFailedError)(cs.step_id, attempts, error)
+            wrapped = (
+                errors.StepTimeoutError
+                if isinstance(error, TimeoutError)
+                else errors.StepFailedError
+            )(cs.step_id, attempts, error)
             wrapped.__cause__ = error
             record.error = wrapped
             if self.error is None:
@@ -536,14 +617,34 @@ class RunExecution:
             record.error = error
         if writes is not None:
             cause = error
-            writes.append(store.StepSettled(
-                self.run_id, cs.step_id, status.value, attempts, self.clock.time(),
-                result_json, _error_text(cause) if cause is not None else None,
-                type(cause).__name__ if cause is not None else None, record.duration, reason))
+            writes.append(
+                store.StepSettled(
+                    self.run_id,
+                    cs.step_id,
+                    status.value,
+                    attempts,
+                    self.clock.time(),
+                    result_json,
+                    _error_text(cause) if cause is not None else None,
+                    type(cause).__name__ if cause is not None else None,
+                    record.duration,
+                    reason,
+                )
+            )
         if self._listeners:
-            self._emit(events.StepFinished(self.run_id, cs.step_id, status, attempts,
-                                           result, record.error, record.duration or 0.0,
-                                           self.clock.time(), reason))
+            self._emit(
+                events.StepFinished(
+                    self.run_id,
+                    cs.step_id,
+                    status,
+                    attempts,
+                    result,
+                    record.error,
+                    record.duration or 0.0,
+                    self.clock.time(),
+                    reason,
+                )
+            )
 
     def _report_skips(self, writes: list[store.Write] | None) -> None:
         sched = self.scheduler
@@ -551,13 +652,30 @@ class RunExecution:
             reason = sched.skip_reasons.get(j, "")
             self.records[j] = StepRecord(reason=reason)
             if writes is not None:
-                writes.append(store.StepSettled(self.run_id, self.plan.ids[j],
-                                                StepStatus.SKIPPED.value, 0, self.clock.time(),
-                                                reason=reason))
+                writes.append(
+                    store.StepSettled(
+                        self.run_id,
+                        self.plan.ids[j],
+                        StepStatus.SKIPPED.value,
+                        0,
+                        self.clock.time(),
+                        reason=reason,
+                    )
+                )
             if self._listeners:
-                self._emit(events.StepFinished(self.run_id, self.plan.ids[j],
-                                               StepStatus.SKIPPED, 0, None, None, 0.0,
-                                               self.clock.time(), reason))
+                self._emit(
+                    events.StepFinished(
+                        self.run_id,
+                        self.plan.ids[j],
+                        StepStatus.SKIPPED,
+                        0,
+                        None,
+                        None,
+                        0.0,
+                        self.clock.time(),
+                        reason,
+                    )
+                )
 
     def _store_failed(self, exc: BaseException) -> None:
         """The store cannot take writes: stop everything, keep the run resumable."""
@@ -607,8 +725,11 @@ class RunExecution:
         """The run as the guide's engine returns it, with per-step details added."""
         ids = self.plan.ids
         completed = [ids[i] for i, s in enumerate(self.statuses) if s is StepStatus.COMPLETED]
-        results = {ids[i]: self.results[i] for i, s in enumerate(self.statuses)
-                   if s is StepStatus.COMPLETED}
+        results = {
+            ids[i]: self.results[i]
+            for i, s in enumerate(self.statuses)
+            if s is StepStatus.COMPLETED
+        }
         steps: dict[str, dict[str, Any]] = {}
         for i, sid in enumerate(ids):
             record = self.records[i]
@@ -621,8 +742,11 @@ class RunExecution:
             }
         output = None
         if self.status is WorkflowStatus.COMPLETED and self.plan.definition.output is not None:
-            output = (self.plan.output(self) if self.plan.output is not None
-                      else self.plan.definition.output)
+            output = (
+                self.plan.output(self)
+                if self.plan.output is not None
+                else self.plan.definition.output
+            )
         return {
             "workflow_id": self.plan.definition.workflow_id,
             "run_id": self.run_id,
