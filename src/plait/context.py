@@ -47,6 +47,31 @@ class StepContext(Mapping[str, Any]):
         """Stable across retries and resumes of this step in this run."""
         return f"{self._run.run_id}:{self.step_id}"
 
+    def record_usage(
+        self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float = 0.0
+    ) -> None:
+        """Account a model call's tokens and cost to this step and run.
+
+        Raises:
+            BudgetExceededError: the run has now spent more than its budget allows.
+        """
+        self._run.add_usage(
+            self.step_id or "", self.attempt, model, prompt_tokens, completion_tokens, cost_usd
+        )
+
+    def check_budget(self, *, tokens: int = 0, cost_usd: float = 0.0) -> None:
+        """Raise `BudgetExceededError` if spending this much more would pass the budget."""
+        self._run.check_budget(self.step_id or "", tokens, cost_usd)
+
+    def progress(self, text: str) -> None:
+        """Report progress (e.g. streamed tokens) to live views."""
+        self._run.report_progress(self.step_id or "", self.attempt, text)
+
+    @property
+    def usage(self) -> Mapping[str, Any]:
+        """What the run has spent so far: tokens and cost."""
+        return dict(self._run.usage)
+
     def __getitem__(self, step_id: str) -> Any:
         index = self._run.plan.index_of.get(step_id)
         if index is None or self._run.statuses[index] is not StepStatus.COMPLETED:

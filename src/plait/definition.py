@@ -50,6 +50,14 @@ class ApprovalPolicy:
     """`approve` or `reject`: the outcome when the timeout passes; None waits forever."""
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Limits on what one run may spend on models; a step that would pass them fails the run."""
+
+    max_cost_usd: float | None = None
+    max_tokens: int | None = None
+
+
 STEP_KINDS = ("task", "approval")
 
 
@@ -131,6 +139,8 @@ class WorkflowDefinition:
     on_failure: FailurePolicy | str = FailurePolicy.CANCEL
     timeout_seconds: float | None = None
     """Bound on the whole run."""
+    budget: Budget | None = None
+    """Spending limits for model calls (tokens and cost) over the whole run."""
     source: str | None = field(default=None, compare=False, repr=False)
     """The file the definition came from, if any."""
     _plan: Plan | None = field(default=None, init=False, repr=False, compare=False)

@@ -8,6 +8,7 @@ PlaitError
 ├── StepFailedError                 a step failed for good; .step_id, .attempts, cause in __cause__
 │   └── StepTimeoutError(TimeoutError)  its last attempt ran past timeout_seconds
 ├── WorkflowTimeoutError(TimeoutError)  the whole run ran past the workflow's timeout
+├── BudgetExceededError             a model call would pass the run's token or cost budget
 └── ResultNotSerializableError(TypeError)
 ```
 
@@ -122,6 +123,10 @@ class StepTimeoutError(StepFailedError, TimeoutError):
 
 class WorkflowTimeoutError(PlaitError, TimeoutError):
     """The run as a whole ran longer than the workflow's `timeout_seconds`."""
+
+
+class BudgetExceededError(PlaitError):
+    """A model call would take the run past its `budget`; the run stops."""
 
 
 class ResultNotSerializableError(PlaitError, TypeError):

@@ -62,6 +62,31 @@ class StepFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class StepUsage:
+    """A model call inside a step used tokens (and cost money)."""
+
+    run_id: str
+    step_id: str
+    attempt: int
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StepProgress:
+    """A step reports progress while it runs (e.g. streamed model tokens)."""
+
+    run_id: str
+    step_id: str
+    attempt: int
+    text: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     """The run stopped: terminal, or paused waiting to be resumed."""
 
@@ -73,7 +98,9 @@ class RunFinished:
     at: float
 
 
-Event = RunStarted | StepStarted | StepRetrying | StepFinished | RunFinished
+Event = (
+    RunStarted | StepStarted | StepRetrying | StepFinished | StepUsage | StepProgress | RunFinished
+)
 
 
 class Listener(Protocol):

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from plait.definition import (
     INPUT_TYPES,
     ApprovalPolicy,
+    Budget,
     InputSpec,
     WorkflowDefinition,
     WorkflowStep,
@@ -84,6 +85,11 @@ class StepSpec(_Model):
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+class BudgetSpec(_Model):
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    max_tokens: int | None = Field(default=None, ge=0)
+
+
 class WorkflowSpec(_Model):
     workflow_id: str
     name: str | None = None
@@ -95,6 +101,7 @@ class WorkflowSpec(_Model):
     agent_concurrency: dict[str, int] = Field(default_factory=dict)
     on_failure: Literal["cancel", "continue"] = "cancel"
     timeout_seconds: float | None = Field(default=None, gt=0)
+    budget: BudgetSpec | None = None
 
     @field_validator("timeout_seconds", mode="before")
     @classmethod
@@ -170,6 +177,7 @@ def parse_workflow(text: str, *, source: str | None = None) -> WorkflowDefinitio
         agent_concurrency=spec.agent_concurrency,
         on_failure=spec.on_failure,
         timeout_seconds=spec.timeout_seconds,
+        budget=Budget(spec.budget.max_cost_usd, spec.budget.max_tokens) if spec.budget else None,
         source=source,
     )
 

@@ -111,6 +111,13 @@ class RunExecution:
         self._restored = restored
         self._attempt_base: dict[int, int] = dict(restored.attempts) if restored else {}
         self._idle: asyncio.Future[None] | None = None
+        self.usage: dict[str, float] = {
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "total_tokens": 0,
+            "cost_usd": 0.0,
+        }
+        self.step_usage: dict[str, dict[str, float]] = {}
         self._started_at = 0.0
         self._elapsed = 0.0
         self._begun = False
@@ -221,6 +228,69 @@ class RunExecution:
             for i, s in enumerate(self.statuses)
             if s is StepStatus.WAITING or i in self._waiting_people
         ]
+
+    # --- model usage and budget -------------------------------------------------------
+
+    def add_usage(
+        self,
+        step_id: str,
+        attempt: int,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost_usd: float,
+    ) -> None:
+        """Account a model call; raises `BudgetExceededError` once the budget is passed."""
+        total = prompt_tokens + completion_tokens
+        for bucket in (
+            self.usage,
+            self.step_usage.setdefault(
+                step_id,
+                {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost_usd": 0.0},
+            ),
+        ):
+            bucket["prompt_tokens"] += prompt_tokens
+            bucket["completion_tokens"] += completion_tokens
+            bucket["total_tokens"] += total
+            bucket["cost_usd"] += cost_usd
+        if self._listeners:
+            self._emit(
+                events.StepUsage(
+                    self.run_id,
+                    step_id,
+                    attempt,
+                    model,
+                    prompt_tokens,
+                    completion_tokens,
+                    cost_usd,
+                    self.clock.time(),
+                )
+            )
+        self.check_budget(step_id, 0, 0.0, spent=True)
+
+    def check_budget(
+        self, step_id: str, tokens: int, cost_usd: float, *, spent: bool = False
+    ) -> None:
+        budget = self.plan.definition.budget
+        if budget is None:
+            return
+        used_tokens = self.usage["total_tokens"] + tokens
+        used_cost = self.usage["cost_usd"] + cost_usd
+        verb = "has spent" if spent else "would spend"
+        if budget.max_tokens is not None and used_tokens > budget.max_tokens:
+            raise errors.BudgetExceededError(
+                f"step {step_id!r}: the run {verb} {int(used_tokens)} tokens, over its budget "
+                f"of {budget.max_tokens} (budget.max_tokens)"
+            )
+        if budget.max_cost_usd is not None and used_cost > budget.max_cost_usd:
+            raise errors.BudgetExceededError(
+                f"step {step_id!r}: the run {verb} ${used_cost:.4f}, over its budget of "
+                f"${budget.max_cost_usd:.4f} (budget.max_cost_usd)"
+            )
+
+    def report_progress(self, step_id: str, attempt: int, text: str) -> None:
+        if self._listeners:
+            self._emit(events.StepProgress(self.run_id, step_id, attempt, text, self.clock.time()))
 
     # --- starting steps --------------------------------------------------------------
 
