@@ -595,3 +595,24 @@ def show(run_id: str, as_json: bool, store_url: str | None, debug: bool) -> None
 
 def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@main.group()
+def cache() -> None:
+    """Manage the result cache of steps that declare `cache:`."""
+
+
+@cache.command("clear")
+@click.option("--workflow", "workflow_id", help="Only this workflow's entries.")
+@click.option("--step", "step_id", help="Only this step's entries.")
+@_store_option
+@_debug_option
+def cache_clear(workflow_id: str | None, step_id: str | None, store_url: str | None,
+                debug: bool) -> None:
+    """Delete cached results (all, or one workflow's, or one step's)."""
+
+    async def go(engine: Any) -> None:
+        removed = await engine.store.cache_clear(workflow_id=workflow_id, step_id=step_id)
+        click.echo(f"removed {removed} cached result{'s' if removed != 1 else ''}")
+
+    _guarded(debug, lambda: _with_engine(store_url, go))

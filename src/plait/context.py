@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from plait.types import StepStatus
-
 if TYPE_CHECKING:
     from plait.runner import RunExecution
 
@@ -63,6 +61,10 @@ class StepContext(Mapping[str, Any]):
         """Raise `BudgetExceededError` if spending this much more would pass the budget."""
         self._run.check_budget(self.step_id or "", tokens, cost_usd)
 
+    def partial(self, value: Any) -> None:
+        """Offer a partial result, used if the step fails and its recovery degrades."""
+        self._run.partials[self.step_id or ""] = value
+
     def progress(self, text: str) -> None:
         """Report progress (e.g. streamed tokens) to live views."""
         self._run.report_progress(self.step_id or "", self.attempt, text)
@@ -74,14 +76,14 @@ class StepContext(Mapping[str, Any]):
 
     def __getitem__(self, step_id: str) -> Any:
         index = self._run.plan.index_of.get(step_id)
-        if index is None or self._run.statuses[index] is not StepStatus.COMPLETED:
+        if index is None or not self._run.statuses[index].succeeded:
             raise KeyError(step_id)
         return self._run.results[index]
 
     def __iter__(self) -> Iterator[str]:
         ids = self._run.plan.ids
         statuses = self._run.statuses
-        return (ids[i] for i in range(len(ids)) if statuses[i] is StepStatus.COMPLETED)
+        return (ids[i] for i in range(len(ids)) if statuses[i].succeeded)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

@@ -58,6 +58,57 @@ class Budget:
     max_tokens: int | None = None
 
 
+RECOVERY_STRATEGIES = ("extend_timeout", "use_cache", "human_review", "degrade")
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryStrategy:
+    """One way to recover a step once its ordinary retries are spent (the guide's four).
+
+    - `extend_timeout`: on a timeout, try again with the timeout times `factor`
+      (up to `max_timeout_seconds`), `attempts` times.
+    - `use_cache`: on a connection error, use this step's last successful result for
+      the same inputs, if it is at most `max_age_seconds` old; the step is CACHED.
+    - `human_review`: on a validation error, ask a person (an approval request with
+      the error and inputs); their answer's data becomes the result.
+    - `degrade`: return `default` (or the partial result the action exposed through
+      `context.partial(...)` or an exception's `partial_result`); the step is DEGRADED.
+    """
+
+    strategy: str
+    on: tuple[type[BaseException], ...] = ()
+    """Error types this strategy handles; empty means the strategy's usual ones."""
+    factor: float = 2.0
+    max_timeout_seconds: float | None = None
+    attempts: int = 1
+    max_age_seconds: float | None = None
+    prompt: str = "A step failed validation; please review its inputs and give the result"
+    assignees: tuple[str, ...] = ()
+    default: Any = None
+
+    def handles(self, error: BaseException) -> bool:
+        kinds = self.on or _DEFAULT_ERRORS[self.strategy]
+        return isinstance(error, kinds)
+
+
+_DEFAULT_ERRORS: dict[str, tuple[type[BaseException], ...]] = {
+    "extend_timeout": (TimeoutError,),
+    "use_cache": (ConnectionError,),
+    "human_review": (ValueError,),
+    "degrade": (Exception,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    """Reuse a step's result across runs when its action and resolved inputs are the same."""
+
+    ttl_seconds: float | None = None
+    """How long a cached result stays valid; None keeps it until cleared."""
+    version: str = ""
+    """Change it to invalidate earlier results (e.g. after changing the action's logic)."""
+
+
 STEP_KINDS = ("task", "approval")
 
 
@@ -90,6 +141,9 @@ class WorkflowStep:
     kind: str = "task"
     """`task` runs the action; `approval` asks a person, and their answer is the result."""
     approval: ApprovalPolicy | None = None
+    recovery: Sequence[RecoveryStrategy] | None = None
+    """Tried in order once retries are spent; None uses the workflow's `recovery`."""
+    cache: CachePolicy | None = None
     source: SourceMap | None = field(default=None, compare=False, repr=False)
     """Where the step was declared, for error messages (set by the loader)."""
 
@@ -103,6 +157,8 @@ class WorkflowStep:
         # Anything else is left for compile() to report, with the step's location.
         if self.dependencies is not None:
             object.__setattr__(self, "dependencies", tuple(self.dependencies))
+        if self.recovery is not None:
+            object.__setattr__(self, "recovery", tuple(self.recovery))
 
     @property
     def agent_label(self) -> str | None:
@@ -141,6 +197,8 @@ class WorkflowDefinition:
     """Bound on the whole run."""
     budget: Budget | None = None
     """Spending limits for model calls (tokens and cost) over the whole run."""
+    recovery: Sequence[RecoveryStrategy] = ()
+    """Recovery for steps that declare none of their own."""
     source: str | None = field(default=None, compare=False, repr=False)
     """The file the definition came from, if any."""
     _plan: Plan | None = field(default=None, init=False, repr=False, compare=False)
@@ -152,6 +210,7 @@ class WorkflowDefinition:
             specs = {name: InputSpec(name) for name in specs}
         object.__setattr__(self, "inputs", dict(specs))
         object.__setattr__(self, "agent_concurrency", dict(self.agent_concurrency))
+        object.__setattr__(self, "recovery", tuple(self.recovery))
 
     def compile(self) -> Plan:
         """Validate once and return the immutable plan the engine runs.

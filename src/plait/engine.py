@@ -88,6 +88,7 @@ class WorkflowEngine:
         self._opened = False
         self._journal: Any = None
         self._desk: Any = None
+        self._aux: Store | None = None
         self._listeners = list(listeners)
         self._max_threads = max_threads
         self._executor: Executor | None = None
@@ -114,8 +115,10 @@ class WorkflowEngine:
             await self.store.open()
             self._journal = Journal(self.store)
             self._desk = HumanDesk(self.store)
+            self._aux = self.store
         else:
-            self._desk = HumanDesk(MemoryStore())  # approvals work in memory too
+            self._aux = MemoryStore()  # approvals and the result cache work in memory too
+            self._desk = HumanDesk(self._aux)
         self._opened = True
 
     async def aclose(self) -> None:
@@ -227,6 +230,7 @@ class WorkflowEngine:
         await self.open()
         run._journal = self._journal
         run._desk = self._desk
+        run.results_cache = self._aux
         if self.store is not None and run_id not in self._persisted:
             await self._persist_new(run)
         if self.store is not None:
@@ -451,7 +455,7 @@ class WorkflowEngine:
         reuse = [
             sid
             for sid in plan.ids
-            if sid not in again and sid in steps and steps[sid].status in ("completed", "skipped")
+            if sid not in again and sid in steps and steps[sid].status in ("completed", "cached", "degraded", "skipped")
         ]
         restored = Restored()
         for i in plan.order:
@@ -526,11 +530,9 @@ class WorkflowEngine:
                 )
                 restored.outcomes.append((i, StepStatus.FAILED, None))
                 restored.errors[i] = message
-            elif srow.status in ("completed", "skipped", "failed"):
+            elif srow.status in ("completed", "cached", "degraded", "skipped", "failed"):
                 status = StepStatus(srow.status)
-                value = (
-                    self._typed(plan, i, srow.result) if status is StepStatus.COMPLETED else None
-                )
+                value = self._typed(plan, i, srow.result) if status.succeeded else None
                 restored.outcomes.append((i, status, value))
                 if srow.error:
                     restored.errors[i] = srow.error

@@ -43,6 +43,8 @@ class StepRetrying:
     error: BaseException
     delay: float
     at: float
+    strategy: str = ""
+    """Set when a recovery strategy (not an ordinary retry) comes next."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plait import actions, expressions
-from plait.definition import STEP_KINDS
+from plait.definition import (
+    RECOVERY_STRATEGIES,
+    STEP_KINDS,
+    CachePolicy,
+    RecoveryStrategy,
+)
 from plait.errors import DefinitionError, ExpressionError, Location, Problem, SourceMap
 from plait.retry import DEFAULT_RETRY, RetryPolicy
 from plait.types import FailurePolicy, TriggerRule
@@ -45,6 +50,10 @@ class CompiledStep:
     retry: RetryPolicy
     agent: str | None
     is_approval: bool = False
+    recovery: tuple[RecoveryStrategy, ...] = ()
+    cache: CachePolicy | None = None
+    identity: str = ""
+    """The action's name, for cache keys: `module:qualname` or the action text."""
 
 
 async def _ask_a_person(**data: Any) -> Any:
@@ -150,6 +159,7 @@ def compile_plan(definition: WorkflowDefinition) -> Plan:
                 base_dir,
                 preds[position],
                 problems,
+                tuple(definition.recovery),
             )
         )
 
@@ -204,6 +214,7 @@ def _compile_step(
     base_dir: Path | None,
     preds: list[int],
     problems: _Problems,
+    default_recovery: tuple[RecoveryStrategy, ...] = (),
 ) -> CompiledStep | None:
     ok = True
 
@@ -326,6 +337,13 @@ def _compile_step(
         names = set(step.inputs) if isinstance(step.inputs, Mapping) else set()
         for message in actions.check_arguments(style, names):
             bad(message, "inputs")
+    recovery = tuple(step.recovery if step.recovery is not None else default_recovery)
+    for strategy in recovery:
+        if strategy.strategy not in RECOVERY_STRATEGIES:
+            bad(f"unknown recovery strategy {strategy.strategy!r}; use one of "
+                f"{', '.join(RECOVERY_STRATEGIES)}", "recovery")
+        elif strategy.strategy == "extend_timeout" and strategy.factor <= 1:
+            bad(f"extend_timeout needs a factor above 1, not {strategy.factor!r}", "recovery")
     preds.extend(sorted(deps))
     if not ok or fn is None or style is None:
         return None
@@ -346,6 +364,10 @@ def _compile_step(
         retry=step.retry or DEFAULT_RETRY,
         agent=step.agent_label,
         is_approval=step.kind == "approval",
+        recovery=recovery,
+        cache=step.cache,
+        identity=action if isinstance(action, str) else
+        f"{getattr(fn, '__module__', '')}:{getattr(fn, '__qualname__', type(fn).__qualname__)}",
     )
 
 

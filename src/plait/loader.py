@@ -22,7 +22,9 @@ from plait.definition import (
     INPUT_TYPES,
     ApprovalPolicy,
     Budget,
+    CachePolicy,
     InputSpec,
+    RecoveryStrategy,
     WorkflowDefinition,
     WorkflowStep,
 )
@@ -64,6 +66,33 @@ class ApprovalSpec(_Model):
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+class RecoverySpec(_Model):
+    strategy: Literal["extend_timeout", "use_cache", "human_review", "degrade"]
+    on: list[str] = Field(default_factory=list)
+    factor: float = Field(default=2.0, gt=1)
+    max_timeout_seconds: float | None = Field(default=None, gt=0)
+    attempts: int = Field(default=1, ge=1)
+    max_age_seconds: float | None = Field(default=None, gt=0)
+    prompt: str | None = None
+    assignees: list[str] = Field(default_factory=list)
+    default: Any = None
+
+    @field_validator("factor", "max_timeout_seconds", "max_age_seconds", mode="before")
+    @classmethod
+    def _whole_numbers_are_fine(cls, value: Any) -> Any:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class CacheSpec(_Model):
+    ttl_seconds: float | None = Field(default=None, gt=0)
+    version: str = ""
+
+    @field_validator("ttl_seconds", mode="before")
+    @classmethod
+    def _whole_seconds_are_fine(cls, value: Any) -> Any:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class StepSpec(_Model):
     step_id: str
     kind: Literal["task", "approval"] = "task"
@@ -77,6 +106,8 @@ class StepSpec(_Model):
     condition: str | None = None
     trigger_rule: Literal["all_success", "all_done", "one_success", "none_failed"] = "all_success"
     retry: RetrySpec | None = None
+    recovery: list[RecoverySpec] | None = None
+    cache: CacheSpec | None = None
     description: str = ""
 
     @field_validator("timeout_seconds", mode="before")
@@ -102,6 +133,7 @@ class WorkflowSpec(_Model):
     on_failure: Literal["cancel", "continue"] = "cancel"
     timeout_seconds: float | None = Field(default=None, gt=0)
     budget: BudgetSpec | None = None
+    recovery: list[RecoverySpec] = Field(default_factory=list)
 
     @field_validator("timeout_seconds", mode="before")
     @classmethod
@@ -164,6 +196,8 @@ def parse_workflow(text: str, *, source: str | None = None) -> WorkflowDefinitio
             else ("default" not in _raw_fields(data, name))
         )
         inputs[name] = InputSpec(name, model.type, model.default, required, model.description)
+    default_recovery = _recovery(
+        spec.recovery, Location(source, _line(lines, ("recovery",)), "recovery"), problems)
     if problems:
         raise DefinitionError(problems)
     return WorkflowDefinition(
@@ -178,6 +212,7 @@ def parse_workflow(text: str, *, source: str | None = None) -> WorkflowDefinitio
         on_failure=spec.on_failure,
         timeout_seconds=spec.timeout_seconds,
         budget=Budget(spec.budget.max_cost_usd, spec.budget.max_tokens) if spec.budget else None,
+        recovery=default_recovery,
         source=source,
     )
 
@@ -210,6 +245,9 @@ def _build_step(
             )
         except ValueError as exc:
             problems.append(Problem(str(exc), src.at("retry")))
+    recovery = None
+    if spec.recovery is not None:
+        recovery = _recovery(spec.recovery, src.at("recovery"), problems)
     approval = None
     if spec.approval is not None:
         a = spec.approval
@@ -227,9 +265,28 @@ def _build_step(
         condition=spec.condition,
         trigger_rule=spec.trigger_rule,
         retry=retry,
+        recovery=recovery,
+        cache=CachePolicy(spec.cache.ttl_seconds, spec.cache.version) if spec.cache else None,
         description=spec.description,
         source=src,
     )
+
+
+def _recovery(specs: list[RecoverySpec], where: Location,
+              problems: list[Problem]) -> tuple[RecoveryStrategy, ...]:
+    strategies = []
+    for spec in specs:
+        try:
+            kinds = tuple(_exception_type(name) for name in spec.on)
+        except ValueError as exc:
+            problems.append(Problem(str(exc), where))
+            continue
+        extra = {"prompt": spec.prompt} if spec.prompt else {}
+        strategies.append(RecoveryStrategy(
+            spec.strategy, kinds, spec.factor, spec.max_timeout_seconds, spec.attempts,
+            spec.max_age_seconds, assignees=tuple(spec.assignees), default=spec.default,
+            **extra))
+    return tuple(strategies)
 
 
 def _exception_type(name: str) -> type[BaseException]:

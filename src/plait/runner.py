@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from plait import errors, events
 from plait.clock import SYSTEM_CLOCK, Clock
@@ -44,6 +44,8 @@ class StepRecord:
     """What happened to one step in this run (kept for results and reports)."""
 
     attempts: int = 0
+    strategies: list[str] = field(default_factory=list)
+    """Recovery strategies taken, in order (`cache` for a cache hit)."""
     started_at: float | None = None
     """Wall-clock time of the first attempt."""
     started: float = 0.0
@@ -63,6 +65,14 @@ class Restored:
     attempts: dict[int, int] = field(default_factory=dict)
     """Attempts already made per step, so numbering continues."""
     errors: dict[int, str] = field(default_factory=dict)
+
+
+class ResultCache(Protocol):
+    """Where cached and last-good results live (the store, or memory without one)."""
+
+    async def cache_get(self, key: str) -> tuple[bool, Any, float]: ...
+    async def cache_put(self, key: str, *, workflow_id: str, step_id: str, result_json: str,
+                        created_at: float, expires_at: float | None) -> None: ...
 
 
 class AttemptTimeout(TimeoutError):
@@ -118,6 +128,9 @@ class RunExecution:
             "cost_usd": 0.0,
         }
         self.step_usage: dict[str, dict[str, float]] = {}
+        self.partials: dict[str, Any] = {}
+        """Partial results actions offered through `context.partial()` (for `degrade`)."""
+        self.results_cache: ResultCache | None = None
         self._started_at = 0.0
         self._elapsed = 0.0
         self._begun = False
@@ -300,7 +313,7 @@ class RunExecution:
             return
         sched = self.scheduler
         for i, status, result in restored.outcomes:
-            if status is StepStatus.COMPLETED:
+            if status.succeeded:
                 self.results[i] = result
             self.records[i] = StepRecord(
                 attempts=restored.attempts.get(i, 0), reason="recorded before the resume"
@@ -428,6 +441,44 @@ class RunExecution:
         i = cs.index
         first = attempt
         journal = self._journal
+        cache_key = None
+        if cs.cache is not None and self.results_cache is not None:
+            cache_key = _cache_key(cs, kwargs)
+            if cache_key is not None:
+                found, value, _created = await self.results_cache.cache_get(cache_key)
+                if found:
+                    record = self.records[i]
+                    assert record is not None
+                    record.strategies.append("cache")
+                    await self._settle(i, StepStatus.CACHED, self._typed(cs, value), None,
+                                       attempt, "cached result reused", _dumps_or_none(value),
+                                       strategy="cache")
+                    return
+        if self._desk is not None and any(r.strategy == "human_review" for r in cs.recovery):
+            # A step that already went to human review (the run paused around it) does
+            # not run again: it picks up the reviewer's answer.
+            request = await self._desk.store.get_human_request(self.run_id, cs.step_id)
+            if request is not None:
+                record = self.records[i]
+                assert record is not None
+                record.strategies.append("human_review")
+                try:
+                    request = await self._await_answer(cs, request, attempt)
+                except asyncio.CancelledError:
+                    if i in self._suspending:
+                        self._suspending.discard(i)
+                        return
+                    raise
+                if request.status == "approved":
+                    await self._settle(i, StepStatus.COMPLETED, request.answer, None, attempt,
+                                       "recovered by human_review",
+                                       _dumps_or_none(request.answer), strategy="human_review")
+                else:
+                    from plait.people import ApprovalRejected
+
+                    await self._settle(i, StepStatus.FAILED, None, ApprovalRejected(
+                        cs.step_id, request.reason, request.answered_by), attempt, "")
+                return
         while True:
             record = self.records[i]
             assert record is not None
@@ -512,6 +563,23 @@ class RunExecution:
                             )
                         )
                     continue
+                if cs.recovery:
+                    try:
+                        recovered = await self._recover(cs, kwargs, attempt, exc)
+                    except asyncio.CancelledError:
+                        if i in self._suspending:
+                            self._suspending.discard(i)
+                            return
+                        await self._settle(i, StepStatus.CANCELLED, None, None, attempt,
+                                           record.reason or "the run was cancelled")
+                        raise
+                    if recovered is not None:
+                        status, result, attempt, strategy, exc = recovered
+                        if status is not StepStatus.FAILED:
+                            await self._settle(i, status, result, None, attempt,
+                                               f"recovered by {strategy}",
+                                               _dumps_or_none(result), strategy=strategy)
+                            return
                 await self._settle(i, StepStatus.FAILED, None, exc, attempt, "")
                 return
             result_json = None
@@ -523,10 +591,13 @@ class RunExecution:
                 except (TypeError, ValueError) as exc:
                     await self._settle(i, StepStatus.FAILED, None, exc, attempt, "")
                     return
+            if self.results_cache is not None:
+                await self._remember(cs, kwargs, result, cache_key)
             await self._settle(i, StepStatus.COMPLETED, result, None, attempt, "", result_json)
             return
 
-    async def _attempt(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int) -> Any:
+    async def _attempt(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int,
+                       timeout: float | None = None) -> Any:
         fn = cs.fn
         if cs.wants_context:
             fn = functools.partial(fn, context=StepContext(self, cs.step_id, attempt))
@@ -535,7 +606,7 @@ class RunExecution:
         else:
             loop = asyncio.get_running_loop()
             awaitable = loop.run_in_executor(self._executor, functools.partial(fn, **kwargs))
-        timeout = cs.timeout
+        timeout = timeout or cs.timeout
         if timeout is None:
             result = await awaitable
             if inspect.isawaitable(result):
@@ -564,8 +635,19 @@ class RunExecution:
                 "the request in: use WorkflowEngine(store=...)"
             )
         policy = cs.step.approval or ApprovalPolicy()
-        i = cs.index
         request = await desk.open(self.run_id, cs.step_id, policy, kwargs, self.clock.time())
+        request = await self._await_answer(cs, request, attempt)
+        if request.status in ("approved",) or (
+            request.status == "expired" and request.default_outcome == "approve"
+        ):
+            return answer_as_result(request)
+        raise ApprovalRejected(cs.step_id, request.reason, request.answered_by)
+
+    async def _await_answer(self, cs: CompiledStep, request: Any, attempt: int) -> Any:
+        """Wait for a person to answer `request`; the run pauses if nothing else runs."""
+        desk = self._desk
+        assert desk is not None
+        i = cs.index
         if request.status == "pending":
             if self._journal is not None:
                 await self._journal.commit(
@@ -599,11 +681,131 @@ class RunExecution:
                 self._waiting_people.discard(i)
                 if i in self._suspending or future.cancelled():
                     desk.stop_waiting(self.run_id, cs.step_id)
-        if request.status in ("approved",) or (
-            request.status == "expired" and request.default_outcome == "approve"
-        ):
-            return answer_as_result(request)
-        raise ApprovalRejected(cs.step_id, request.reason, request.answered_by)
+        return request
+
+    async def _recover(
+        self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int, error: Exception
+    ) -> tuple[StepStatus, Any, int, str, Exception] | None:
+        """Try the step's recovery strategies in order; None if none applied.
+
+        Returns (status, result, last attempt number, strategy, last error); a FAILED
+        status means strategies ran but none recovered the step.
+        """
+        record = self.records[cs.index]
+        assert record is not None
+        taken = ""
+        for strategy in cs.recovery:
+            if not strategy.handles(error):
+                continue
+            name = strategy.strategy
+            taken = name
+            record.strategies.append(name)
+            if self._listeners:
+                self._emit(events.StepRetrying(self.run_id, cs.step_id, attempt, error, 0.0,
+                                               self.clock.time(), strategy=name))
+            if name == "extend_timeout":
+                timeout = cs.timeout or 300.0
+                for _ in range(max(1, strategy.attempts)):
+                    timeout *= strategy.factor
+                    if strategy.max_timeout_seconds is not None:
+                        timeout = min(timeout, strategy.max_timeout_seconds)
+                    attempt = await self._note_attempt(cs, attempt, error, name)
+                    try:
+                        result = await self._attempt(cs, kwargs, attempt, timeout=timeout)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        error = exc
+                        if not strategy.handles(exc):
+                            break
+                        continue
+                    if self.results_cache is not None:
+                        await self._remember(cs, kwargs, result, None)
+                    return StepStatus.COMPLETED, result, attempt, name, error
+            elif name == "use_cache":
+                attempt = await self._note_attempt(cs, attempt, error, name)
+                key = _last_good_key(self.plan.definition.workflow_id, cs, kwargs)
+                if key is not None and self.results_cache is not None:
+                    found, value, created = await self.results_cache.cache_get(key)
+                    age_ok = strategy.max_age_seconds is None or (
+                        self.clock.time() - created <= strategy.max_age_seconds)
+                    if found and age_ok:
+                        return StepStatus.CACHED, self._typed(cs, value), attempt, name, error
+                error = _NoCachedResult(
+                    f"{type(error).__name__}: {error}; and no cached result of step "
+                    f"{cs.step_id!r} for these inputs"
+                    + (f" within {strategy.max_age_seconds:g}s" if strategy.max_age_seconds
+                       else ""))
+            elif name == "human_review":
+                attempt = await self._note_attempt(cs, attempt, error, name)
+                if self._desk is None:
+                    continue
+                from plait.people import ApprovalRejected
+
+                policy = ApprovalPolicy(strategy.prompt, strategy.assignees)
+                request = await self._desk.open(
+                    self.run_id, cs.step_id, policy,
+                    {"error": f"{type(error).__name__}: {error}", "inputs": kwargs},
+                    self.clock.time())
+                request = await self._await_answer(cs, request, attempt)
+                if request.status == "approved":
+                    return StepStatus.COMPLETED, request.answer, attempt, name, error
+                error = ApprovalRejected(cs.step_id, request.reason, request.answered_by)
+            elif name == "degrade":
+                attempt = await self._note_attempt(cs, attempt, error, name)
+                if cs.step_id in self.partials:
+                    value = self.partials[cs.step_id]
+                elif getattr(error, "partial_result", None) is not None:
+                    value = error.partial_result  # type: ignore[attr-defined]
+                else:
+                    value = strategy.default
+                return StepStatus.DEGRADED, value, attempt, name, error
+        return (StepStatus.FAILED, None, attempt, taken, error) if taken else None
+
+    async def _note_attempt(self, cs: CompiledStep, attempt: int, error: BaseException,
+                            strategy: str) -> int:
+        """Close the failed attempt and open the next one, made by a recovery strategy."""
+        nxt = attempt + 1
+        record = self.records[cs.index]
+        if record is not None:
+            record.attempts = nxt
+        if self._journal is not None:
+            now = self.clock.time()
+            await self._journal.commit([
+                store.AttemptFailed(self.run_id, cs.step_id, attempt, now, _error_text(error),
+                                    type(error).__name__, 0.0),
+                store.AttemptStarted(self.run_id, cs.step_id, nxt, now, None, strategy),
+            ])
+        return nxt
+
+    async def _remember(self, cs: CompiledStep, kwargs: dict[str, Any], result: Any,
+                        cache_key: str | None) -> None:
+        """Keep a fresh result for the cache policy and for `use_cache` recovery."""
+        cache = self.results_cache
+        assert cache is not None
+        wants_last = any(r.strategy == "use_cache" for r in cs.recovery)
+        if cache_key is None and not wants_last:
+            return
+        text = _dumps_or_none(result)
+        if text is None:
+            return
+        now = self.clock.time()
+        workflow_id = self.plan.definition.workflow_id
+        if cache_key is not None and cs.cache is not None:
+            ttl = cs.cache.ttl_seconds
+            await cache.cache_put(cache_key, workflow_id=workflow_id, step_id=cs.step_id,
+                                  result_json=text, created_at=now,
+                                  expires_at=now + ttl if ttl is not None else None)
+        if wants_last:
+            key = _last_good_key(workflow_id, cs, kwargs)
+            if key is not None:
+                await cache.cache_put(key, workflow_id=workflow_id, step_id=cs.step_id,
+                                      result_json=text, created_at=now, expires_at=None)
+
+    def _typed(self, cs: CompiledStep, value: Any) -> Any:
+        from plait.jsonable import restore
+
+        return restore(cs.fn, value)
 
     def _maybe_suspend(self) -> None:
         """If only people are awaited, pause the run so its process may exit."""
@@ -631,10 +833,12 @@ class RunExecution:
         attempts: int,
         reason: str,
         result_json: str | None = None,
+        strategy: str | None = None,
     ) -> None:
         self._tasks.pop(i, None)
         writes: list[store.Write] | None = [] if self._journal is not None else None
-        self._record_outcome(i, status, result, error, attempts, reason, result_json, writes)
+        self._record_outcome(i, status, result, error, attempts, reason, result_json, writes,
+                             strategy)
         launches = self._prepare(self.scheduler.finished(i, status), writes)
         if writes:
             assert self._journal is not None
@@ -662,6 +866,7 @@ class RunExecution:
         reason: str,
         result_json: str | None,
         writes: list[store.Write] | None,
+        strategy: str | None = None,
     ) -> None:
         record = self.records[i]
         if record is None:
@@ -671,7 +876,7 @@ class RunExecution:
         if record.started:
             record.duration = self.clock.monotonic() - record.started
         cs = self.plan.steps[i]
-        if status is StepStatus.COMPLETED:
+        if status.succeeded:
             self.results[i] = result
         elif status is StepStatus.FAILED and error is not None:
             wrapped = (
@@ -699,6 +904,7 @@ class RunExecution:
                     type(cause).__name__ if cause is not None else None,
                     record.duration,
                     reason,
+                    strategy,
                 )
             )
         if self._listeners:
@@ -794,18 +1000,15 @@ class RunExecution:
     def summary(self) -> dict[str, Any]:
         """The run as the guide's engine returns it, with per-step details added."""
         ids = self.plan.ids
-        completed = [ids[i] for i, s in enumerate(self.statuses) if s is StepStatus.COMPLETED]
-        results = {
-            ids[i]: self.results[i]
-            for i, s in enumerate(self.statuses)
-            if s is StepStatus.COMPLETED
-        }
+        completed = [ids[i] for i, s in enumerate(self.statuses) if s.succeeded]
+        results = {ids[i]: self.results[i] for i, s in enumerate(self.statuses) if s.succeeded}
         steps: dict[str, dict[str, Any]] = {}
         for i, sid in enumerate(ids):
             record = self.records[i]
             steps[sid] = {
                 "status": self.statuses[i].value,
                 "attempts": record.attempts if record else 0,
+                "strategies": list(record.strategies) if record else [],
                 "duration_s": record.duration if record else None,
                 "error": describe_error(record.error) if record else None,
                 "reason": record.reason if record else "",
@@ -828,6 +1031,9 @@ class RunExecution:
             "failed_step": self.failed_step,
             "steps": steps,
             "waiting_for": self.waiting_for_people,
+            "degraded_steps": [ids[i] for i, s in enumerate(self.statuses)
+                               if s is StepStatus.DEGRADED],
+            "usage": dict(self.usage),
             "duration_s": self._elapsed,
         }
 
@@ -841,6 +1047,50 @@ def describe_error(error: BaseException | None) -> str | None:
 
 def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+class _NoCachedResult(ConnectionError):
+    """`use_cache` found nothing to fall back to; carries the original error's text."""
+
+
+def _canonical(kwargs: dict[str, Any]) -> str | None:
+    import json
+
+    from plait.jsonable import to_jsonable
+
+    try:
+        return json.dumps(kwargs, sort_keys=True, default=to_jsonable, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None  # inputs that have no stable JSON form are never cached
+
+
+def _cache_key(cs: CompiledStep, kwargs: dict[str, Any]) -> str | None:
+    import hashlib
+
+    text = _canonical(kwargs)
+    if text is None or cs.cache is None:
+        return None
+    material = f"{cs.identity}\n{cs.cache.version}\n{text}"
+    return "cache:" + hashlib.sha256(material.encode()).hexdigest()
+
+
+def _last_good_key(workflow_id: str, cs: CompiledStep, kwargs: dict[str, Any]) -> str | None:
+    import hashlib
+
+    text = _canonical(kwargs)
+    if text is None:
+        return None
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return f"last:{workflow_id}:{cs.step_id}:{digest}"
+
+
+def _dumps_or_none(value: Any) -> str | None:
+    from plait.jsonable import dumps
+
+    try:
+        return dumps(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _inputs_json(kwargs: dict[str, Any]) -> str | None:

@@ -14,7 +14,7 @@ import heapq
 from plait.graph import Plan
 from plait.types import FailurePolicy, StepStatus, TriggerRule, WorkflowStatus
 
-_OK = frozenset({StepStatus.COMPLETED})
+_OK = frozenset({StepStatus.COMPLETED, StepStatus.CACHED, StepStatus.DEGRADED})
 _BAD = frozenset({StepStatus.FAILED, StepStatus.CANCELLED})
 
 

@@ -41,6 +41,10 @@ class StepStatus(StrEnum):
     WAITING = "waiting"
     """Waiting for a person to answer; the run is paused around it."""
     COMPLETED = "completed"
+    CACHED = "cached"
+    """Completed with a result reused from an earlier run (cache or `use_cache`)."""
+    DEGRADED = "degraded"
+    """Completed with a default or partial result after a failure (`degrade`)."""
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
@@ -48,6 +52,11 @@ class StepStatus(StrEnum):
     @property
     def is_terminal(self) -> bool:
         return self not in (StepStatus.PENDING, StepStatus.RUNNING, StepStatus.WAITING)
+
+    @property
+    def succeeded(self) -> bool:
+        """The step produced a result its dependents can use."""
+        return self in (StepStatus.COMPLETED, StepStatus.CACHED, StepStatus.DEGRADED)
 
 
 class TriggerRule(StrEnum):

@@ -202,3 +202,50 @@ def test_runs_and_show_list_what_run_recorded(project: Path) -> None:
         in shown.stdout
     )
     assert 'result: "HELLO"' in shown.stdout
+
+
+CACHED_WORKFLOW = """\
+workflow_id: cached
+name: Cached
+inputs:
+  text: {type: string, default: hello}
+steps:
+  - step_id: shout
+    action: actions.py:logged_shout
+    inputs: {text: "{{ inputs.text }}"}
+    cache: {ttl_seconds: 3600, version: "VERSION"}
+"""
+
+LOGGED = '''
+
+def logged_shout(text: str) -> str:
+    with open("calls.log", "a") as log:
+        log.write(text + "\\n")
+    return text.upper()
+'''
+
+
+def test_a_cached_step_does_not_run_again_in_another_process(project: Path) -> None:
+    (project / "actions.py").write_text(ACTIONS + LOGGED)
+
+    def run(version: str, *args: str) -> dict[str, object]:
+        (project / "cached.yaml").write_text(CACHED_WORKFLOW.replace("VERSION", version))
+        done = plait("run", "cached.yaml", "--json", "--quiet", *args, cwd=project)
+        assert done.returncode == 0, done.stderr
+        outcome: dict[str, object] = json.loads(done.stdout)
+        return outcome
+
+    first = run("1")
+    second = run("1")
+    assert first["steps"]["shout"]["status"] == "completed"  # type: ignore[index]
+    assert second["steps"]["shout"]["status"] == "cached"  # type: ignore[index]
+    assert second["results"] == {"shout": "HELLO"}
+    assert (project / "calls.log").read_text().splitlines() == ["hello"]
+    run("1", "-i", "text=other")  # other inputs run it
+    run("2")  # so does a new version
+    assert (project / "calls.log").read_text().splitlines() == ["hello", "other", "hello"]
+    cleared = plait("cache", "clear", "--workflow", "cached", cwd=project)
+    assert cleared.stdout.strip() == "removed 3 cached results"
+    run("2")
+    assert (project / "calls.log").read_text().splitlines()[-1] == "hello"
+    assert len((project / "calls.log").read_text().splitlines()) == 4

@@ -60,6 +60,7 @@ class RunRow:
     recoveries: int = 0
     parent_run_id: str | None = None
     rerun_from: str | None = None
+    usage: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,8 @@ class StepRow:
     duration_s: float | None = None
     reason: str = ""
     crashes: int = 0
+    strategy: str | None = None
+    usage: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,7 @@ class AttemptRow:
     error: str | None = None
     error_type: str | None = None
     retry_delay: float | None = None
+    strategy: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,8 @@ class AttemptStarted:
     attempt: int
     at: float
     inputs_json: str | None
+    strategy: str | None = None
+    """The recovery strategy that made this attempt, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +154,7 @@ class StepSettled:
     error_type: str | None = None
     duration_s: float | None = None
     reason: str = ""
+    strategy: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +200,12 @@ class Store(Protocol):
     async def get_attempts(self, run_id: str) -> list[AttemptRow]: ...
     async def mark_crashed(self, run_id: str, step_ids: Sequence[str]) -> dict[str, int]: ...
     async def copy_steps(self, from_run: str, to_run: str, step_ids: Sequence[str]) -> None: ...
+
+    async def cache_get(self, key: str) -> tuple[bool, Any, float]: ...
+    async def cache_put(self, key: str, *, workflow_id: str, step_id: str, result_json: str,
+                        created_at: float, expires_at: float | None) -> None: ...
+    async def cache_clear(self, *, workflow_id: str | None = None,
+                          step_id: str | None = None) -> int: ...
 
     async def create_human_request(self, request: HumanRequest) -> None: ...
     async def get_human_request(self, run_id: str, step_id: str) -> HumanRequest | None: ...

@@ -35,6 +35,7 @@ class MemoryStore:
         self._steps: dict[str, dict[str, StepRow]] = {}
         self._attempts: dict[tuple[str, str, int], AttemptRow] = {}
         self._requests: dict[tuple[str, str], HumanRequest] = {}
+        self._cache: dict[str, tuple[str, str, str, float, float | None]] = {}
 
     async def open(self) -> None:
         return None
@@ -119,7 +120,7 @@ class MemoryStore:
                     result=old.result if old else None,
                 )
                 self._attempts[(w.run_id, w.step_id, w.attempt)] = AttemptRow(
-                    w.run_id, w.step_id, w.attempt, w.at
+                    w.run_id, w.step_id, w.attempt, w.at, strategy=w.strategy
                 )
             elif isinstance(w, StepSettled):
                 old = steps.get(w.step_id)
@@ -137,6 +138,7 @@ class MemoryStore:
                     w.duration_s,
                     w.reason,
                     old.crashes if old else 0,
+                    w.strategy,
                 )
                 key = (w.run_id, w.step_id, w.attempts)
                 attempt = self._attempts.get(key)
@@ -202,6 +204,25 @@ class MemoryStore:
                 target[sid] = replace(
                     source[sid], run_id=to_run, crashes=0, reason=f"reused from run {from_run}"
                 )
+
+    async def cache_get(self, key: str) -> tuple[bool, Any, float]:
+        entry = self._cache.get(key)
+        if entry is None or (entry[4] is not None and entry[4] < time.time()):
+            return False, None, 0.0
+        return True, loads(entry[2]), entry[3]
+
+    async def cache_put(self, key: str, *, workflow_id: str, step_id: str, result_json: str,
+                        created_at: float, expires_at: float | None) -> None:
+        self._cache[key] = (workflow_id, step_id, result_json, created_at, expires_at)
+
+    async def cache_clear(self, *, workflow_id: str | None = None,
+                          step_id: str | None = None) -> int:
+        doomed = [k for k, e in self._cache.items()
+                  if (workflow_id is None or e[0] == workflow_id)
+                  and (step_id is None or e[1] == step_id)]
+        for k in doomed:
+            del self._cache[k]
+        return len(doomed)
 
     async def create_human_request(self, request: HumanRequest) -> None:
         key = (request.run_id, request.step_id)

@@ -323,6 +323,40 @@ class SQLiteStore:
 
         await self._call(self._tx, work)
 
+    # --- result cache ----------------------------------------------------------------
+
+    async def cache_get(self, key: str) -> tuple[bool, Any, float]:
+        row = await self._call(self._fetchone, "SELECT result, created_at, expires_at FROM "
+                               "cache WHERE key = ?", (key,))
+        if row is None or (row["expires_at"] is not None and row["expires_at"] < time.time()):
+            return False, None, 0.0
+        return True, loads(row["result"]), row["created_at"]
+
+    async def cache_put(self, key: str, *, workflow_id: str, step_id: str, result_json: str,
+                        created_at: float, expires_at: float | None) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO cache (key, workflow_id, step_id, result, created_at, "
+                "expires_at) VALUES (?,?,?,?,?,?)",
+                (key, workflow_id, step_id, result_json, created_at, expires_at))
+
+        await self._call(self._tx, work)
+
+    async def cache_clear(self, *, workflow_id: str | None = None,
+                          step_id: str | None = None) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            where, params = [], []
+            if workflow_id:
+                where.append("workflow_id = ?")
+                params.append(workflow_id)
+            if step_id:
+                where.append("step_id = ?")
+                params.append(step_id)
+            sql = "DELETE FROM cache" + (" WHERE " + " AND ".join(where) if where else "")
+            return conn.execute(sql, params).rowcount
+
+        return await self._call(self._tx, work)
+
     # --- people ----------------------------------------------------------------------
 
     async def create_human_request(self, request: HumanRequest) -> None:
@@ -497,6 +531,7 @@ def _run_row(r: sqlite3.Row) -> RunRow:
     d["step_fingerprints"] = json.loads(d["step_fingerprints"] or "{}")
     d["inputs"] = loads(d["inputs"]) or {}
     d["output"] = loads(d["output"])
+    d["usage"] = loads(d.get("usage"))
     return RunRow(**d)
 
 
@@ -504,6 +539,7 @@ def _step_row(r: sqlite3.Row) -> StepRow:
     d = dict(r)
     d["result"] = loads(d["result"])
     d["inputs"] = loads(d["inputs"])
+    d["usage"] = loads(d.get("usage"))
     return StepRow(**d)
 
 
