@@ -607,8 +607,9 @@ def cache() -> None:
 @click.option("--step", "step_id", help="Only this step's entries.")
 @_store_option
 @_debug_option
-def cache_clear(workflow_id: str | None, step_id: str | None, store_url: str | None,
-                debug: bool) -> None:
+def cache_clear(
+    workflow_id: str | None, step_id: str | None, store_url: str | None, debug: bool
+) -> None:
     """Delete cached results (all, or one workflow's, or one step's)."""
 
     async def go(engine: Any) -> None:

@@ -455,7 +455,9 @@ class WorkflowEngine:
         reuse = [
             sid
             for sid in plan.ids
-            if sid not in again and sid in steps and steps[sid].status in ("completed", "cached", "degraded", "skipped")
+            if sid not in again
+            and sid in steps
+            and steps[sid].status in ("completed", "cached", "degraded", "skipped")
         ]
         restored = Restored()
         for i in plan.order:

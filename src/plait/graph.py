@@ -340,8 +340,11 @@ def _compile_step(
     recovery = tuple(step.recovery if step.recovery is not None else default_recovery)
     for strategy in recovery:
         if strategy.strategy not in RECOVERY_STRATEGIES:
-            bad(f"unknown recovery strategy {strategy.strategy!r}; use one of "
-                f"{', '.join(RECOVERY_STRATEGIES)}", "recovery")
+            bad(
+                f"unknown recovery strategy {strategy.strategy!r}; use one of "
+                f"{', '.join(RECOVERY_STRATEGIES)}",
+                "recovery",
+            )
         elif strategy.strategy == "extend_timeout" and strategy.factor <= 1:
             bad(f"extend_timeout needs a factor above 1, not {strategy.factor!r}", "recovery")
     preds.extend(sorted(deps))
@@ -366,9 +369,13 @@ def _compile_step(
         is_approval=step.kind == "approval",
         recovery=recovery,
         cache=step.cache,
-        identity=action if isinstance(action, str) else
-        f"{getattr(fn, '__module__', '')}:{getattr(fn, '__qualname__', type(fn).__qualname__)}",
+        identity=action if isinstance(action, str) else _identity(fn),
     )
+
+
+def _identity(fn: Callable[..., Any]) -> str:
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{getattr(fn, '__module__', '')}:{name}"
 
 
 def _check_workflow(definition: WorkflowDefinition, problems: _Problems) -> dict[str, int]:

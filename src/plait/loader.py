@@ -197,7 +197,8 @@ def parse_workflow(text: str, *, source: str | None = None) -> WorkflowDefinitio
         )
         inputs[name] = InputSpec(name, model.type, model.default, required, model.description)
     default_recovery = _recovery(
-        spec.recovery, Location(source, _line(lines, ("recovery",)), "recovery"), problems)
+        spec.recovery, Location(source, _line(lines, ("recovery",)), "recovery"), problems
+    )
     if problems:
         raise DefinitionError(problems)
     return WorkflowDefinition(
@@ -272,8 +273,9 @@ def _build_step(
     )
 
 
-def _recovery(specs: list[RecoverySpec], where: Location,
-              problems: list[Problem]) -> tuple[RecoveryStrategy, ...]:
+def _recovery(
+    specs: list[RecoverySpec], where: Location, problems: list[Problem]
+) -> tuple[RecoveryStrategy, ...]:
     strategies = []
     for spec in specs:
         try:
@@ -282,10 +284,19 @@ def _recovery(specs: list[RecoverySpec], where: Location,
             problems.append(Problem(str(exc), where))
             continue
         extra = {"prompt": spec.prompt} if spec.prompt else {}
-        strategies.append(RecoveryStrategy(
-            spec.strategy, kinds, spec.factor, spec.max_timeout_seconds, spec.attempts,
-            spec.max_age_seconds, assignees=tuple(spec.assignees), default=spec.default,
-            **extra))
+        strategies.append(
+            RecoveryStrategy(
+                spec.strategy,
+                kinds,
+                spec.factor,
+                spec.max_timeout_seconds,
+                spec.attempts,
+                spec.max_age_seconds,
+                assignees=tuple(spec.assignees),
+                default=spec.default,
+                **extra,
+            )
+        )
     return tuple(strategies)
 
 

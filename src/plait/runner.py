@@ -71,8 +71,16 @@ class ResultCache(Protocol):
     """Where cached and last-good results live (the store, or memory without one)."""
 
     async def cache_get(self, key: str) -> tuple[bool, Any, float]: ...
-    async def cache_put(self, key: str, *, workflow_id: str, step_id: str, result_json: str,
-                        created_at: float, expires_at: float | None) -> None: ...
+    async def cache_put(
+        self,
+        key: str,
+        *,
+        workflow_id: str,
+        step_id: str,
+        result_json: str,
+        created_at: float,
+        expires_at: float | None,
+    ) -> None: ...
 
 
 class AttemptTimeout(TimeoutError):
@@ -450,9 +458,16 @@ class RunExecution:
                     record = self.records[i]
                     assert record is not None
                     record.strategies.append("cache")
-                    await self._settle(i, StepStatus.CACHED, self._typed(cs, value), None,
-                                       attempt, "cached result reused", _dumps_or_none(value),
-                                       strategy="cache")
+                    await self._settle(
+                        i,
+                        StepStatus.CACHED,
+                        self._typed(cs, value),
+                        None,
+                        attempt,
+                        "cached result reused",
+                        _dumps_or_none(value),
+                        strategy="cache",
+                    )
                     return
         if self._desk is not None and any(r.strategy == "human_review" for r in cs.recovery):
             # A step that already went to human review (the run paused around it) does
@@ -470,14 +485,27 @@ class RunExecution:
                         return
                     raise
                 if request.status == "approved":
-                    await self._settle(i, StepStatus.COMPLETED, request.answer, None, attempt,
-                                       "recovered by human_review",
-                                       _dumps_or_none(request.answer), strategy="human_review")
+                    await self._settle(
+                        i,
+                        StepStatus.COMPLETED,
+                        request.answer,
+                        None,
+                        attempt,
+                        "recovered by human_review",
+                        _dumps_or_none(request.answer),
+                        strategy="human_review",
+                    )
                 else:
                     from plait.people import ApprovalRejected
 
-                    await self._settle(i, StepStatus.FAILED, None, ApprovalRejected(
-                        cs.step_id, request.reason, request.answered_by), attempt, "")
+                    await self._settle(
+                        i,
+                        StepStatus.FAILED,
+                        None,
+                        ApprovalRejected(cs.step_id, request.reason, request.answered_by),
+                        attempt,
+                        "",
+                    )
                 return
         while True:
             record = self.records[i]
@@ -570,15 +598,28 @@ class RunExecution:
                         if i in self._suspending:
                             self._suspending.discard(i)
                             return
-                        await self._settle(i, StepStatus.CANCELLED, None, None, attempt,
-                                           record.reason or "the run was cancelled")
+                        await self._settle(
+                            i,
+                            StepStatus.CANCELLED,
+                            None,
+                            None,
+                            attempt,
+                            record.reason or "the run was cancelled",
+                        )
                         raise
                     if recovered is not None:
                         status, result, attempt, strategy, exc = recovered
                         if status is not StepStatus.FAILED:
-                            await self._settle(i, status, result, None, attempt,
-                                               f"recovered by {strategy}",
-                                               _dumps_or_none(result), strategy=strategy)
+                            await self._settle(
+                                i,
+                                status,
+                                result,
+                                None,
+                                attempt,
+                                f"recovered by {strategy}",
+                                _dumps_or_none(result),
+                                strategy=strategy,
+                            )
                             return
                 await self._settle(i, StepStatus.FAILED, None, exc, attempt, "")
                 return
@@ -596,8 +637,9 @@ class RunExecution:
             await self._settle(i, StepStatus.COMPLETED, result, None, attempt, "", result_json)
             return
 
-    async def _attempt(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int,
-                       timeout: float | None = None) -> Any:
+    async def _attempt(
+        self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int, timeout: float | None = None
+    ) -> Any:
         fn = cs.fn
         if cs.wants_context:
             fn = functools.partial(fn, context=StepContext(self, cs.step_id, attempt))
@@ -701,8 +743,17 @@ class RunExecution:
             taken = name
             record.strategies.append(name)
             if self._listeners:
-                self._emit(events.StepRetrying(self.run_id, cs.step_id, attempt, error, 0.0,
-                                               self.clock.time(), strategy=name))
+                self._emit(
+                    events.StepRetrying(
+                        self.run_id,
+                        cs.step_id,
+                        attempt,
+                        error,
+                        0.0,
+                        self.clock.time(),
+                        strategy=name,
+                    )
+                )
             if name == "extend_timeout":
                 timeout = cs.timeout or 300.0
                 for _ in range(max(1, strategy.attempts)):
@@ -728,14 +779,15 @@ class RunExecution:
                 if key is not None and self.results_cache is not None:
                     found, value, created = await self.results_cache.cache_get(key)
                     age_ok = strategy.max_age_seconds is None or (
-                        self.clock.time() - created <= strategy.max_age_seconds)
+                        self.clock.time() - created <= strategy.max_age_seconds
+                    )
                     if found and age_ok:
                         return StepStatus.CACHED, self._typed(cs, value), attempt, name, error
                 error = _NoCachedResult(
                     f"{type(error).__name__}: {error}; and no cached result of step "
                     f"{cs.step_id!r} for these inputs"
-                    + (f" within {strategy.max_age_seconds:g}s" if strategy.max_age_seconds
-                       else ""))
+                    + (f" within {strategy.max_age_seconds:g}s" if strategy.max_age_seconds else "")
+                )
             elif name == "human_review":
                 attempt = await self._note_attempt(cs, attempt, error, name)
                 if self._desk is None:
@@ -744,9 +796,12 @@ class RunExecution:
 
                 policy = ApprovalPolicy(strategy.prompt, strategy.assignees)
                 request = await self._desk.open(
-                    self.run_id, cs.step_id, policy,
+                    self.run_id,
+                    cs.step_id,
+                    policy,
                     {"error": f"{type(error).__name__}: {error}", "inputs": kwargs},
-                    self.clock.time())
+                    self.clock.time(),
+                )
                 request = await self._await_answer(cs, request, attempt)
                 if request.status == "approved":
                     return StepStatus.COMPLETED, request.answer, attempt, name, error
@@ -762,8 +817,9 @@ class RunExecution:
                 return StepStatus.DEGRADED, value, attempt, name, error
         return (StepStatus.FAILED, None, attempt, taken, error) if taken else None
 
-    async def _note_attempt(self, cs: CompiledStep, attempt: int, error: BaseException,
-                            strategy: str) -> int:
+    async def _note_attempt(
+        self, cs: CompiledStep, attempt: int, error: BaseException, strategy: str
+    ) -> int:
         """Close the failed attempt and open the next one, made by a recovery strategy."""
         nxt = attempt + 1
         record = self.records[cs.index]
@@ -771,15 +827,25 @@ class RunExecution:
             record.attempts = nxt
         if self._journal is not None:
             now = self.clock.time()
-            await self._journal.commit([
-                store.AttemptFailed(self.run_id, cs.step_id, attempt, now, _error_text(error),
-                                    type(error).__name__, 0.0),
-                store.AttemptStarted(self.run_id, cs.step_id, nxt, now, None, strategy),
-            ])
+            await self._journal.commit(
+                [
+                    store.AttemptFailed(
+                        self.run_id,
+                        cs.step_id,
+                        attempt,
+                        now,
+                        _error_text(error),
+                        type(error).__name__,
+                        0.0,
+                    ),
+                    store.AttemptStarted(self.run_id, cs.step_id, nxt, now, None, strategy),
+                ]
+            )
         return nxt
 
-    async def _remember(self, cs: CompiledStep, kwargs: dict[str, Any], result: Any,
-                        cache_key: str | None) -> None:
+    async def _remember(
+        self, cs: CompiledStep, kwargs: dict[str, Any], result: Any, cache_key: str | None
+    ) -> None:
         """Keep a fresh result for the cache policy and for `use_cache` recovery."""
         cache = self.results_cache
         assert cache is not None
@@ -793,14 +859,25 @@ class RunExecution:
         workflow_id = self.plan.definition.workflow_id
         if cache_key is not None and cs.cache is not None:
             ttl = cs.cache.ttl_seconds
-            await cache.cache_put(cache_key, workflow_id=workflow_id, step_id=cs.step_id,
-                                  result_json=text, created_at=now,
-                                  expires_at=now + ttl if ttl is not None else None)
+            await cache.cache_put(
+                cache_key,
+                workflow_id=workflow_id,
+                step_id=cs.step_id,
+                result_json=text,
+                created_at=now,
+                expires_at=now + ttl if ttl is not None else None,
+            )
         if wants_last:
             key = _last_good_key(workflow_id, cs, kwargs)
             if key is not None:
-                await cache.cache_put(key, workflow_id=workflow_id, step_id=cs.step_id,
-                                      result_json=text, created_at=now, expires_at=None)
+                await cache.cache_put(
+                    key,
+                    workflow_id=workflow_id,
+                    step_id=cs.step_id,
+                    result_json=text,
+                    created_at=now,
+                    expires_at=None,
+                )
 
     def _typed(self, cs: CompiledStep, value: Any) -> Any:
         from plait.jsonable import restore
@@ -837,8 +914,9 @@ class RunExecution:
     ) -> None:
         self._tasks.pop(i, None)
         writes: list[store.Write] | None = [] if self._journal is not None else None
-        self._record_outcome(i, status, result, error, attempts, reason, result_json, writes,
-                             strategy)
+        self._record_outcome(
+            i, status, result, error, attempts, reason, result_json, writes, strategy
+        )
         launches = self._prepare(self.scheduler.finished(i, status), writes)
         if writes:
             assert self._journal is not None
@@ -1031,8 +1109,9 @@ class RunExecution:
             "failed_step": self.failed_step,
             "steps": steps,
             "waiting_for": self.waiting_for_people,
-            "degraded_steps": [ids[i] for i, s in enumerate(self.statuses)
-                               if s is StepStatus.DEGRADED],
+            "degraded_steps": [
+                ids[i] for i, s in enumerate(self.statuses) if s is StepStatus.DEGRADED
+            ],
             "usage": dict(self.usage),
             "duration_s": self._elapsed,
         }

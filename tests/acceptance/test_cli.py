@@ -216,13 +216,13 @@ steps:
     cache: {ttl_seconds: 3600, version: "VERSION"}
 """
 
-LOGGED = '''
+LOGGED = """
 
 def logged_shout(text: str) -> str:
     with open("calls.log", "a") as log:
         log.write(text + "\\n")
     return text.upper()
-'''
+"""
 
 
 def test_a_cached_step_does_not_run_again_in_another_process(project: Path) -> None:

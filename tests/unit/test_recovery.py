@@ -38,8 +38,9 @@ def flow(*steps: WorkflowStep, **kwargs: Any) -> WorkflowDefinition:
 
 def step(action: Any, *recovery: RecoveryStrategy, **kwargs: Any) -> WorkflowStep:
     options: dict[str, Any] = {"retry_count": 1, "retry": FAST, **kwargs}
-    return WorkflowStep("fetch", action=action, inputs={"q": "x"}, recovery=list(recovery),
-                        **options)
+    return WorkflowStep(
+        "fetch", action=action, inputs={"q": "x"}, recovery=list(recovery), **options
+    )
 
 
 async def test_extend_timeout_retries_a_timed_out_step_with_a_longer_timeout() -> None:
@@ -51,8 +52,9 @@ async def test_extend_timeout_retries_a_timed_out_step_with_a_longer_timeout() -
             await asyncio.Event().wait()  # the first attempt never ends
         return "late but fine"
 
-    result = await WorkflowEngine().execute_workflow(flow(step(
-        slow, RecoveryStrategy("extend_timeout", factor=4), timeout_seconds=0.05)))
+    result = await WorkflowEngine().execute_workflow(
+        flow(step(slow, RecoveryStrategy("extend_timeout", factor=4), timeout_seconds=0.05))
+    )
     assert result["status"] == "completed"
     assert result["results"]["fetch"] == "late but fine"
     assert result["steps"]["fetch"]["strategies"] == ["extend_timeout"]
@@ -61,8 +63,9 @@ async def test_extend_timeout_retries_a_timed_out_step_with_a_longer_timeout() -
 
 async def test_extend_timeout_is_not_taken_for_other_errors() -> None:
     action = Script(ValueError("bad"))
-    result = await WorkflowEngine().execute_workflow(flow(step(
-        action, RecoveryStrategy("extend_timeout"), timeout_seconds=1)))
+    result = await WorkflowEngine().execute_workflow(
+        flow(step(action, RecoveryStrategy("extend_timeout"), timeout_seconds=1))
+    )
     assert result["status"] == "failed"
     assert result["steps"]["fetch"]["strategies"] == []
     assert len(action.calls) == 1
@@ -90,8 +93,9 @@ async def test_use_cache_falls_back_to_the_last_good_result_for_the_same_inputs(
 
 async def test_use_cache_with_nothing_cached_fails_with_both_reasons() -> None:
     action = Script(ConnectionError("api down"))
-    result = await WorkflowEngine().execute_workflow(flow(step(
-        action, RecoveryStrategy("use_cache"))))
+    result = await WorkflowEngine().execute_workflow(
+        flow(step(action, RecoveryStrategy("use_cache")))
+    )
     assert result["status"] == "failed"
     assert "api down" in result["error"]
     assert "no cached result of step 'fetch'" in result["error"]
@@ -103,8 +107,14 @@ async def test_use_cache_ignores_results_for_other_inputs_and_other_errors() -> 
     async with WorkflowEngine(store=store) as engine:
         await engine.execute_workflow(flow(step(Script({"price": 10}), recovery)))
         other_inputs = step(Script(ConnectionError("down")), recovery)
-        other_inputs = WorkflowStep("fetch", action=other_inputs.action, inputs={"q": "y"},
-                                    recovery=[recovery], retry_count=1, retry=FAST)
+        other_inputs = WorkflowStep(
+            "fetch",
+            action=other_inputs.action,
+            inputs={"q": "y"},
+            recovery=[recovery],
+            retry_count=1,
+            retry=FAST,
+        )
         assert (await engine.execute_workflow(flow(other_inputs)))["status"] == "failed"
         wrong_error = await engine.execute_workflow(flow(step(Script(KeyError("k")), recovery)))
         assert wrong_error["status"] == "failed"
@@ -120,8 +130,7 @@ async def test_human_review_asks_a_person_and_their_answer_becomes_the_result() 
         assert paused["waiting_for"] == ["fetch"]
         [request] = await engine.inbox()
         assert request.prompt == "Fix the totals"
-        assert request.data == {"error": "ValueError: total does not add up",
-                                "inputs": {"q": "x"}}
+        assert request.data == {"error": "ValueError: total does not add up", "inputs": {"q": "x"}}
         await engine.approve(paused["run_id"], "fetch", {"total": 42}, by="ann")
         done = await engine.resume(paused["run_id"])
     assert done["status"] == "completed"
@@ -136,11 +145,15 @@ async def test_degrade_returns_the_declared_default_and_marks_the_step_degraded(
     async def use(value: Any) -> None:
         downstream.append(value)
 
-    result = await WorkflowEngine().execute_workflow(flow(
-        step(Script(RuntimeError("model crashed")),
-             RecoveryStrategy("degrade", default={"summary": "unavailable"})),
-        WorkflowStep("use", action=use, inputs={"value": "{{ fetch.result }}"}),
-    ))
+    result = await WorkflowEngine().execute_workflow(
+        flow(
+            step(
+                Script(RuntimeError("model crashed")),
+                RecoveryStrategy("degrade", default={"summary": "unavailable"}),
+            ),
+            WorkflowStep("use", action=use, inputs={"value": "{{ fetch.result }}"}),
+        )
+    )
     assert result["status"] == "completed"
     assert result["steps"]["fetch"]["status"] == "degraded"
     assert result["degraded_steps"] == ["fetch"]
@@ -152,38 +165,46 @@ async def test_degrade_prefers_the_partial_result_the_action_offered() -> None:
         context.partial({"done": 3, "of": 5})
         raise RuntimeError("ran out of time")
 
-    result = await WorkflowEngine().execute_workflow(flow(step(
-        partly, RecoveryStrategy("degrade", default="nothing"))))
+    result = await WorkflowEngine().execute_workflow(
+        flow(step(partly, RecoveryStrategy("degrade", default="nothing")))
+    )
     assert result["results"]["fetch"] == {"done": 3, "of": 5}
 
 
 async def test_strategies_are_tried_in_order_until_one_applies() -> None:
     action = Script(ConnectionError("down"))
-    result = await WorkflowEngine().execute_workflow(flow(step(
-        action,
-        RecoveryStrategy("extend_timeout"),
-        RecoveryStrategy("use_cache"),
-        RecoveryStrategy("degrade", default=0),
-    )))
+    result = await WorkflowEngine().execute_workflow(
+        flow(
+            step(
+                action,
+                RecoveryStrategy("extend_timeout"),
+                RecoveryStrategy("use_cache"),
+                RecoveryStrategy("degrade", default=0),
+            )
+        )
+    )
     assert result["steps"]["fetch"]["status"] == "degraded"
     assert result["steps"]["fetch"]["strategies"] == ["use_cache", "degrade"]
 
 
 async def test_recovery_starts_only_after_the_ordinary_retries_are_spent() -> None:
     action = Script(RuntimeError("1"), RuntimeError("2"), RuntimeError("3"))
-    result = await WorkflowEngine().execute_workflow(flow(step(
-        action, RecoveryStrategy("degrade", default="d"), retry_count=3)))
+    result = await WorkflowEngine().execute_workflow(
+        flow(step(action, RecoveryStrategy("degrade", default="d"), retry_count=3))
+    )
     assert len(action.calls) == 3
     assert result["steps"]["fetch"]["attempts"] == 4  # three tries, then the degrade
 
 
 async def test_a_workflow_wide_recovery_applies_to_steps_without_their_own() -> None:
-    result = await WorkflowEngine().execute_workflow(flow(
-        WorkflowStep("a", action=Script(RuntimeError("x")), retry_count=1),
-        WorkflowStep("b", action=Script(RuntimeError("y")), retry_count=1, recovery=[]),
-        recovery=[RecoveryStrategy("degrade", default="fallback")],
-        on_failure="continue",
-    ))
+    result = await WorkflowEngine().execute_workflow(
+        flow(
+            WorkflowStep("a", action=Script(RuntimeError("x")), retry_count=1),
+            WorkflowStep("b", action=Script(RuntimeError("y")), retry_count=1, recovery=[]),
+            recovery=[RecoveryStrategy("degrade", default="fallback")],
+            on_failure="continue",
+        )
+    )
     assert result["steps"]["a"]["status"] == "degraded"
     assert result["steps"]["b"]["status"] == "failed"
 

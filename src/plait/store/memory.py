@@ -211,15 +211,26 @@ class MemoryStore:
             return False, None, 0.0
         return True, loads(entry[2]), entry[3]
 
-    async def cache_put(self, key: str, *, workflow_id: str, step_id: str, result_json: str,
-                        created_at: float, expires_at: float | None) -> None:
+    async def cache_put(
+        self,
+        key: str,
+        *,
+        workflow_id: str,
+        step_id: str,
+        result_json: str,
+        created_at: float,
+        expires_at: float | None,
+    ) -> None:
         self._cache[key] = (workflow_id, step_id, result_json, created_at, expires_at)
 
-    async def cache_clear(self, *, workflow_id: str | None = None,
-                          step_id: str | None = None) -> int:
-        doomed = [k for k, e in self._cache.items()
-                  if (workflow_id is None or e[0] == workflow_id)
-                  and (step_id is None or e[1] == step_id)]
+    async def cache_clear(
+        self, *, workflow_id: str | None = None, step_id: str | None = None
+    ) -> int:
+        doomed = [
+            k
+            for k, e in self._cache.items()
+            if (workflow_id is None or e[0] == workflow_id) and (step_id is None or e[1] == step_id)
+        ]
         for k in doomed:
             del self._cache[k]
         return len(doomed)

@@ -326,24 +326,35 @@ class SQLiteStore:
     # --- result cache ----------------------------------------------------------------
 
     async def cache_get(self, key: str) -> tuple[bool, Any, float]:
-        row = await self._call(self._fetchone, "SELECT result, created_at, expires_at FROM "
-                               "cache WHERE key = ?", (key,))
+        row = await self._call(
+            self._fetchone, "SELECT result, created_at, expires_at FROM cache WHERE key = ?", (key,)
+        )
         if row is None or (row["expires_at"] is not None and row["expires_at"] < time.time()):
             return False, None, 0.0
         return True, loads(row["result"]), row["created_at"]
 
-    async def cache_put(self, key: str, *, workflow_id: str, step_id: str, result_json: str,
-                        created_at: float, expires_at: float | None) -> None:
+    async def cache_put(
+        self,
+        key: str,
+        *,
+        workflow_id: str,
+        step_id: str,
+        result_json: str,
+        created_at: float,
+        expires_at: float | None,
+    ) -> None:
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT OR REPLACE INTO cache (key, workflow_id, step_id, result, created_at, "
                 "expires_at) VALUES (?,?,?,?,?,?)",
-                (key, workflow_id, step_id, result_json, created_at, expires_at))
+                (key, workflow_id, step_id, result_json, created_at, expires_at),
+            )
 
         await self._call(self._tx, work)
 
-    async def cache_clear(self, *, workflow_id: str | None = None,
-                          step_id: str | None = None) -> int:
+    async def cache_clear(
+        self, *, workflow_id: str | None = None, step_id: str | None = None
+    ) -> int:
         def work(conn: sqlite3.Connection) -> int:
             where, params = [], []
             if workflow_id:
