@@ -56,6 +56,9 @@ def _guarded(debug: bool, action: Callable[[], int]) -> NoReturn:
         _fail(str(exc), EXIT_FAILED)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`): nothing more to say
+        sys.exit(EXIT_FAILED)
     except Exception as exc:
         if debug:
             raise
@@ -617,3 +620,40 @@ def cache_clear(
         click.echo(f"removed {removed} cached result{'s' if removed != 1 else ''}")
 
     _guarded(debug, lambda: _with_engine(store_url, go))
+
+
+@main.command()
+@click.argument("name")
+@click.option(
+    "--template",
+    type=click.Choice(["analysis", "decision"]),
+    default="analysis",
+    show_default=True,
+    help="The guide's analysis or decision workflow template.",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where the project folder is made.",
+)
+@_debug_option
+def init(name: str, template: str, directory: Path, debug: bool) -> None:
+    """Start a project NAME from a template: a runnable workflow, its agents and a test."""
+
+    def body() -> int:
+        from plait.scaffold import init_project
+
+        try:
+            written = init_project(name, template, directory)
+        except (ValueError, FileExistsError) as exc:
+            _fail(str(exc))
+        for path in written:
+            click.echo(f"wrote {path}")
+        folder = written[0].parent
+        click.echo(f"run it: cd {folder} && plait run {written[0].name}; test it: pytest")
+        return EXIT_OK
+
+    _guarded(debug, body)

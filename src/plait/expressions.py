@@ -105,6 +105,10 @@ def references_in(value: Any) -> Iterable[Reference]:
 
 def _walk(value: Any, path: tuple[str | int, ...], ref: Reference) -> Any:
     for key in path:
+        if value is None:
+            # Reading into nothing gives nothing: the result of a skipped step, or an
+            # optional field that is absent, so `a.result.x` is None rather than an error.
+            return None
         try:
             if isinstance(key, str) and not isinstance(value, Mapping):
                 if key.startswith("_"):

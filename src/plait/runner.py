@@ -690,6 +690,11 @@ class RunExecution:
         desk = self._desk
         assert desk is not None
         i = cs.index
+        expires, now = request.expires_at, self.clock.time()
+        if request.status == "pending" and request.default_outcome and expires and expires <= now:
+            # Its time ran out while no process waited (the run was paused): apply the
+            # default now, rather than pause again for an answer that no longer counts.
+            request = await desk.expire(request, now)
         if request.status == "pending":
             if self._journal is not None:
                 await self._journal.commit(
@@ -1092,12 +1097,16 @@ class RunExecution:
                 "reason": record.reason if record else "",
             }
         output = None
+        output_error = None
         if self.status is WorkflowStatus.COMPLETED and self.plan.definition.output is not None:
-            output = (
-                self.plan.output(self)
-                if self.plan.output is not None
-                else self.plan.definition.output
-            )
+            try:
+                output = (
+                    self.plan.output(self)
+                    if self.plan.output is not None
+                    else self.plan.definition.output
+                )
+            except errors.ExpressionError as exc:
+                output_error = f"the workflow's output cannot be resolved: {exc}"
         return {
             "workflow_id": self.plan.definition.workflow_id,
             "run_id": self.run_id,
@@ -1105,7 +1114,7 @@ class RunExecution:
             "results": results,
             "completed_steps": completed,
             "output": output,
-            "error": describe_error(self.error),
+            "error": describe_error(self.error) or output_error,
             "failed_step": self.failed_step,
             "steps": steps,
             "waiting_for": self.waiting_for_people,
