@@ -24,6 +24,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+def _log_format_option(fn: F) -> F:
+    return click.option(
+        "--log-format",
+        type=click.Choice(["plain", "json"]),
+        default=None,
+        help="Progress as plain log lines or JSON lines, each with run and step ids.",
+    )(fn)
+
+
 def _debug_option(fn: F) -> F:
     return click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")(fn)
 
@@ -127,6 +136,7 @@ EXIT_PAUSED = 3
     is_flag=True,
     help="Stay alive while a step waits for a person, instead of pausing the run.",
 )
+@_log_format_option
 @_store_option
 @_debug_option
 def run(
@@ -136,6 +146,7 @@ def run(
     as_json: bool,
     quiet: bool,
     wait_for_people: bool,
+    log_format: str | None,
     store_url: str | None,
     debug: bool,
 ) -> None:
@@ -178,6 +189,7 @@ def run(
                 wait_for_people,
                 title=f"{definition.name} ({definition.workflow_id})",
                 step_ids=plan.ids,
+                log_format=log_format,
             )
         )
 
@@ -199,6 +211,7 @@ async def _drive(
     *,
     title: str = "",
     step_ids: tuple[str, ...] = (),
+    log_format: str | None = None,
 ) -> int:
     """Open the engine on the store, run `work(engine)` with a progress view, print, exit code."""
     from plait import progress
@@ -208,7 +221,9 @@ async def _drive(
     engine = WorkflowEngine(store=store_url or default_store_url(), wait_for_people=wait_for_people)
     live = None
     if not quiet:
-        if sys.stderr.isatty() and not as_json and step_ids:
+        if log_format == "json":
+            engine.add_listener(progress.JsonLines(sys.stderr))
+        elif sys.stderr.isatty() and not as_json and step_ids and log_format is None:
             live = progress.LiveTable(step_ids, title)
             engine.add_listener(live)
         else:
@@ -657,3 +672,86 @@ def init(name: str, template: str, directory: Path, debug: bool) -> None:
         return EXIT_OK
 
     _guarded(debug, body)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _parse_since(text: str) -> float:
+    """`90s`, `15m`, `2h`, `7d`, `1w` -> seconds."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if not match:
+        _fail(f"--since {text!r}: write a duration such as 30m, 2h, 7d or 1w")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+@main.command()
+@click.option("--workflow", "workflow_id", help="Only runs of this workflow id.")
+@click.option(
+    "--since",
+    "since_text",
+    metavar="DURATION",
+    help="Only runs started within this long ago: 30m, 2h, 7d, 1w.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--prometheus", is_flag=True, help="Print Prometheus text exposition instead.")
+@_store_option
+@_debug_option
+def stats(
+    workflow_id: str | None,
+    since_text: str | None,
+    as_json: bool,
+    prometheus: bool,
+    store_url: str | None,
+    debug: bool,
+) -> None:
+    """The health report: executions, success rate, durations, most common failures."""
+    import time
+
+    since = time.time() - _parse_since(since_text) if since_text else None
+
+    async def go(engine: Any) -> None:
+        from plait import jsonable
+        from plait.monitoring.health import health_report
+
+        report = await health_report(engine.store, workflow_id=workflow_id, since=since)
+        if prometheus:
+            from plait.monitoring.prometheus import render
+
+            click.echo(render(report), nl=False)
+        elif as_json:
+            click.echo(jsonable.dumps(report, indent=2))
+        else:
+            _print_report(report)
+
+    _guarded(debug, lambda: _with_engine(store_url, go))
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    d = report["duration_s"]
+    click.echo(
+        f"total executions: {report['total_executions']} "
+        f"({report['successes']} completed, {report['failures']} failed, "
+        f"{report['cancelled']} cancelled)"
+    )
+    click.echo(f"success rate:     {report['success_rate']:.1%}")
+    if d["mean"] is not None:
+        click.echo(
+            f"duration:         mean {d['mean']:.3f}s, p50 {d['p50']:.3f}s, "
+            f"p95 {d['p95']:.3f}s, max {d['max']:.3f}s"
+        )
+    if report["most_common_failures"]:
+        click.echo("most common failures:")
+        for step, count in report["most_common_failures"]:
+            click.echo(f"  {step}: {count}")
+    for title, key in (("workflows", "workflows"), ("steps", "steps"), ("agents", "agents")):
+        if not report[key]:
+            continue
+        click.echo(f"{title}:")
+        for name, t in report[key].items():
+            extra = "".join(
+                f", {t[k]} {k}" for k in ("retries", "skips", "degraded", "cached") if t[k]
+            )
+            click.echo(f"  {name}: {t['executions']} runs, {t['success_rate']:.0%} ok{extra}")

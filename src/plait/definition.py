@@ -155,7 +155,9 @@ class WorkflowStep:
         elif isinstance(self.inputs, Mapping):
             object.__setattr__(self, "inputs", dict(self.inputs))
         # Anything else is left for compile() to report, with the step's location.
-        if self.dependencies is not None:
+        if isinstance(self.dependencies, str):  # one id given without a list
+            object.__setattr__(self, "dependencies", (self.dependencies,))
+        elif self.dependencies is not None:
             object.__setattr__(self, "dependencies", tuple(self.dependencies))
         if self.recovery is not None:
             object.__setattr__(self, "recovery", tuple(self.recovery))

@@ -13,6 +13,7 @@ import contextlib
 import inspect
 import os
 import socket
+import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -97,6 +98,12 @@ class WorkflowEngine:
         self._sources: dict[str, str | None] = {}
         self._watcher: asyncio.Task[None] | None = None
         self.owner = this_process()
+        if "opentelemetry.trace" in sys.modules:  # configured tracing is picked up for free
+            from plait.monitoring.tracing import tracing_listener
+
+            tracer = tracing_listener()
+            if tracer is not None:
+                self._listeners.append(tracer)
 
     # --- set-up ----------------------------------------------------------------------
 

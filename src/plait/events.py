@@ -20,6 +20,8 @@ class RunStarted:
     inputs: dict[str, Any]
     steps: tuple[str, ...]
     at: float
+    agents: tuple[str | None, ...] = ()
+    """The agent label of each step, in the order of `steps`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,12 +93,15 @@ class HumanDesk:
         return request
 
     async def expire(self, request: HumanRequest, now: float) -> HumanRequest:
-        """Apply the default outcome of a request whose time is up."""
-        approve = request.default_outcome == "approve"
+        """Close a request whose time is up; its `default_outcome` decides the step.
+
+        The status is `expired` (not `approved`/`rejected`), so the result can say
+        `timed_out` and the history shows that no person answered.
+        """
         answered = await self.store.answer_human_request(
             request.run_id,
             request.step_id,
-            status="approved" if approve else "rejected",
+            status="expired",
             answer=None,
             reason="no answer before the timeout; default applied",
             by="timeout",

@@ -41,8 +41,10 @@ def describe(event: events.Event) -> str:
     if isinstance(event, events.StepStarted):
         return f"run {event.run_id} step {event.step_id}: attempt {event.attempt} started"
     if isinstance(event, events.StepRetrying):
-        return (f"run {event.run_id} step {event.step_id}: attempt {event.attempt} failed "
-                f"({type(event.error).__name__}: {event.error}); retrying in {event.delay:.2f}s")
+        return (
+            f"run {event.run_id} step {event.step_id}: attempt {event.attempt} failed "
+            f"({type(event.error).__name__}: {event.error}); retrying in {event.delay:.2f}s"
+        )
     if isinstance(event, events.StepFinished):
         tail = f" after {event.duration:.2f}s" if event.duration else ""
         why = f" ({event.reason})" if event.reason else ""
@@ -56,6 +58,37 @@ def describe(event: events.Event) -> str:
     return ""
 
 
+class JsonLines:
+    """One JSON object per state change (`--log-format json`), for log pipelines."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stderr
+
+    def on_event(self, event: events.Event) -> None:
+        import json
+
+        record: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(event.at))
+            + f".{int(event.at % 1 * 1000):03d}Z",
+            "event": type(event).__name__,
+            "run_id": event.run_id,
+        }
+        for name in ("workflow_id", "step_id", "attempt", "delay", "duration", "reason"):
+            value = getattr(event, name, None)
+            if value not in (None, ""):
+                record[name] = value
+        status = getattr(event, "status", None)
+        if status is not None:
+            record["status"] = status.value
+        error = getattr(event, "error", None)
+        if error is not None:
+            cause = error.__cause__ or error
+            record["error"] = f"{type(cause).__name__}: {cause}"
+        record["message"] = describe(event)
+        self.stream.write(json.dumps(record) + "\n")
+        self.stream.flush()
+
+
 class LiveTable:
     """A rich table of every step, redrawn as steps move (terminal only)."""
 
@@ -63,8 +96,14 @@ class LiveTable:
         from rich.live import Live
 
         self.rows: dict[str, dict[str, Any]] = {
-            sid: {"status": StepStatus.PENDING, "attempts": 0, "start": None, "end": None,
-                  "note": ""} for sid in step_ids
+            sid: {
+                "status": StepStatus.PENDING,
+                "attempts": 0,
+                "start": None,
+                "end": None,
+                "note": "",
+            }
+            for sid in step_ids
         }
         self.title = title
         self.began = time.monotonic()
@@ -89,8 +128,8 @@ class LiveTable:
             elif isinstance(event, events.StepFinished):
                 row.update(status=event.status, end=time.monotonic())
                 row["note"] = event.reason or (
-                    f"{type(event.error.__cause__ or event.error).__name__}"
-                    if event.error else "")
+                    f"{type(event.error.__cause__ or event.error).__name__}" if event.error else ""
+                )
         self.live.update(self._render())
 
     def _render(self) -> Any:
@@ -100,14 +139,16 @@ class LiveTable:
         for row in self.rows.values():
             counts[row["status"]] = counts.get(row["status"], 0) + 1
         summary = "  ".join(f"{s.value} {n}" for s, n in counts.items())
-        table = Table(title=f"{self.title}  ·  {time.monotonic() - self.began:.1f}s  ·  {summary}",
-                      title_justify="left", expand=False)
+        table = Table(
+            title=f"{self.title}  ·  {time.monotonic() - self.began:.1f}s  ·  {summary}",
+            title_justify="left",
+            expand=False,
+        )
         for name in ("step", "status", "attempts", "time", "note"):
             table.add_column(name)
         now = time.monotonic()
         for sid, row in self.rows.items():
             start, end = row["start"], row["end"]
             took = f"{(end or now) - start:.2f}s" if start else ""
-            table.add_row(sid, _ICONS[row["status"]], str(row["attempts"] or ""), took,
-                          row["note"])
+            table.add_row(sid, _ICONS[row["status"]], str(row["attempts"] or ""), took, row["note"])
         return table

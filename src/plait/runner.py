@@ -162,6 +162,7 @@ class RunExecution:
                         dict(self.run_inputs),
                         self.plan.ids,
                         self._started_at,
+                        tuple(s.agent for s in self.plan.steps),
                     )
                 )
             self._replay()
@@ -386,7 +387,12 @@ class RunExecution:
             if writes is not None:
                 writes.append(
                     store.AttemptStarted(
-                        self.run_id, cs.step_id, attempt, clock.time(), _inputs_json(kwargs)
+                        self.run_id,
+                        cs.step_id,
+                        attempt,
+                        clock.time(),
+                        _inputs_json(kwargs),
+                        agent=cs.agent,
                     )
                 )
             if self._listeners:

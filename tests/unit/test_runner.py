@@ -148,7 +148,9 @@ async def test_the_output_is_resolved_from_the_results(engine: WorkflowEngine) -
 
 async def test_run_inputs_fill_references_and_defaults(engine: WorkflowEngine) -> None:
     definition = workflow(
-        WorkflowStep("greet", action=echo, inputs={"text": "hi {{ inputs.name }}{{ inputs.mark }}"}),
+        WorkflowStep(
+            "greet", action=echo, inputs={"text": "hi {{ inputs.name }}{{ inputs.mark }}"}
+        ),
         inputs={
             "name": InputSpec("name", "string", required=True),
             "mark": InputSpec("mark", "string", default="!"),
@@ -192,6 +194,14 @@ async def test_a_step_starts_while_an_unrelated_slow_step_is_still_running(
         slow.release.set()
         return value
 
+    async def watchdog() -> None:
+        # Counts loop turns, not seconds: if `b` waited for `slow`, release it anyway
+        # so the test fails on the assertion below instead of hanging.
+        for _ in range(1_000):
+            await asyncio.sleep(0)
+        slow.release.set()
+
+    guard = asyncio.create_task(watchdog())
     result = await engine.execute_workflow(
         workflow(
             WorkflowStep("slow", action=slow),
@@ -199,6 +209,7 @@ async def test_a_step_starts_while_an_unrelated_slow_step_is_still_running(
             WorkflowStep("b", action=dependent, inputs={"value": "{{ a.result }}"}),
         )
     )
+    guard.cancel()
     assert result["status"] == "completed"
     assert seen_slow_running == [True]
 
@@ -218,7 +229,9 @@ async def test_a_timed_out_attempt_is_cancelled_and_counts_as_a_failed_attempt(
     assert result["failed_step"] == "slow"
     step = result["steps"]["slow"]
     assert (step["status"], step["attempts"]) == ("failed", 2)
-    assert step["error"] == "AttemptTimeout: attempt 2 ran past timeout_seconds=0.05 and was cancelled"
+    assert (
+        step["error"] == "AttemptTimeout: attempt 2 ran past timeout_seconds=0.05 and was cancelled"
+    )
     [finished] = recorder.of(events.StepFinished, "slow")
     assert isinstance(finished.error, StepTimeoutError)
     assert isinstance(finished.error, TimeoutError)
@@ -255,7 +268,9 @@ async def test_the_workflow_timeout_fails_the_run_and_cancels_its_steps(
     )
     result = await engine.execute_workflow(definition)
     assert result["status"] == "failed"
-    assert result["error"] == "WorkflowTimeoutError: workflow 'wf' ran past its timeout_seconds=0.05"
+    assert (
+        result["error"] == "WorkflowTimeoutError: workflow 'wf' ran past its timeout_seconds=0.05"
+    )
     assert never.cancelled == 1
     assert result["steps"]["slow"]["status"] == "cancelled"
     assert result["steps"]["slow"]["reason"] == "the workflow timed out"
@@ -578,7 +593,9 @@ async def test_trigger_rules_decide_from_the_upstream_outcomes(
         workflow(
             upstream_step("u1", upstream[0]),
             upstream_step("u2", upstream[1]),
-            WorkflowStep("join", action=returns("ran"), dependencies=["u1", "u2"], trigger_rule=rule),
+            WorkflowStep(
+                "join", action=returns("ran"), dependencies=["u1", "u2"], trigger_rule=rule
+            ),
             on_failure="continue",
         )
     )
@@ -612,7 +629,9 @@ async def test_a_step_runs_only_when_its_condition_holds(
     result = await engine.execute_workflow(
         workflow(
             WorkflowStep("analyze", action=returns(analysis)),
-            WorkflowStep("approve", action=returns("ok"), dependencies=["analyze"], condition=condition),
+            WorkflowStep(
+                "approve", action=returns("ok"), dependencies=["analyze"], condition=condition
+            ),
             WorkflowStep("notify", action=returns("sent"), dependencies=["approve"]),
         )
     )
@@ -748,7 +767,9 @@ class Gauge:
 async def test_max_concurrency_is_never_exceeded(engine: WorkflowEngine) -> None:
     gauge = Gauge()
     result = await engine.execute_workflow(
-        workflow(*(WorkflowStep(f"s{i}", action=gauge.action()) for i in range(8)), max_concurrency=3)
+        workflow(
+            *(WorkflowStep(f"s{i}", action=gauge.action()) for i in range(8)), max_concurrency=3
+        )
     )
     assert result["status"] == "completed"
     assert gauge.peak == 3
@@ -784,14 +805,23 @@ async def test_an_action_taking_context_sees_its_run_step_and_attempt(
 
     async def action(context: StepContext) -> str:
         seen.append(
-            (dict(context), context.step_id, context.attempt, context.idempotency_key, context.run_id)
+            (
+                dict(context),
+                context.step_id,
+                context.attempt,
+                context.idempotency_key,
+                context.run_id,
+            )
         )
         if context.attempt == 1:
             raise Boom("again")
         return "ok"
 
     result = await engine.execute_workflow(
-        workflow(WorkflowStep("a", action=returns(1)), WorkflowStep("b", action=action, dependencies=["a"]))
+        workflow(
+            WorkflowStep("a", action=returns(1)),
+            WorkflowStep("b", action=action, dependencies=["a"]),
+        )
     )
     run_id = result["run_id"]
     assert seen == [
@@ -906,7 +936,10 @@ async def test_a_paused_run_lets_running_steps_finish_and_resumes_later(
     first = Blocker(value=1)
     second = Flaky(0, value=2)
     run = engine.start(
-        workflow(WorkflowStep("first", action=first), WorkflowStep("second", action=second, dependencies=["first"]))
+        workflow(
+            WorkflowStep("first", action=first),
+            WorkflowStep("second", action=second, dependencies=["first"]),
+        )
     )
     waiting = asyncio.create_task(engine.wait(run.run_id))
     await first.started.wait()

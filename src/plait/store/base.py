@@ -80,6 +80,7 @@ class StepRow:
     crashes: int = 0
     strategy: str | None = None
     usage: Any = None
+    agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,7 @@ class AttemptStarted:
     inputs_json: str | None
     strategy: str | None = None
     """The recovery strategy that made this attempt, if any."""
+    agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,10 @@ class Store(Protocol):
     async def get_attempts(self, run_id: str) -> list[AttemptRow]: ...
     async def mark_crashed(self, run_id: str, step_ids: Sequence[str]) -> dict[str, int]: ...
     async def copy_steps(self, from_run: str, to_run: str, step_ids: Sequence[str]) -> None: ...
+
+    async def export(
+        self, *, workflow_id: str | None = None, since: float | None = None
+    ) -> tuple[list[RunRow], list[StepRow], list[AttemptRow]]: ...
 
     async def cache_get(self, key: str) -> tuple[bool, Any, float]: ...
     async def cache_put(

@@ -118,6 +118,7 @@ class MemoryStore:
                     started_at=old.started_at if old and old.started_at else w.at,
                     crashes=old.crashes if old else 0,
                     result=old.result if old else None,
+                    agent=w.agent if w.agent is not None else (old.agent if old else None),
                 )
                 self._attempts[(w.run_id, w.step_id, w.attempt)] = AttemptRow(
                     w.run_id, w.step_id, w.attempt, w.at, strategy=w.strategy
@@ -139,6 +140,7 @@ class MemoryStore:
                     w.reason,
                     old.crashes if old else 0,
                     w.strategy,
+                    agent=old.agent if old else None,
                 )
                 key = (w.run_id, w.step_id, w.attempts)
                 attempt = self._attempts.get(key)
@@ -204,6 +206,20 @@ class MemoryStore:
                 target[sid] = replace(
                     source[sid], run_id=to_run, crashes=0, reason=f"reused from run {from_run}"
                 )
+
+    async def export(
+        self, *, workflow_id: str | None = None, since: float | None = None
+    ) -> tuple[list[RunRow], list[StepRow], list[AttemptRow]]:
+        runs = [
+            r
+            for r in self._runs.values()
+            if (workflow_id is None or r.workflow_id == workflow_id)
+            and (since is None or r.created_at >= since)
+        ]
+        ids = {r.run_id for r in runs}
+        steps = [s for rid in ids for s in self._steps[rid].values()]
+        attempts = [a for k, a in self._attempts.items() if k[0] in ids]
+        return runs, steps, attempts
 
     async def cache_get(self, key: str) -> tuple[bool, Any, float]:
         entry = self._cache.get(key)

@@ -271,7 +271,8 @@ class SQLiteStore:
     # --- steps -----------------------------------------------------------------------
 
     async def apply(self, writes: Sequence[Write]) -> None:
-        await self._call(self._tx, lambda conn: _apply(conn, writes))
+        if writes:
+            await self._call(self._tx, lambda conn: _apply(conn, writes, self.url))
 
     async def get_steps(self, run_id: str) -> list[StepRow]:
         rows = await self._call(
@@ -304,7 +305,8 @@ class SQLiteStore:
                 row = conn.execute(
                     "SELECT crashes FROM steps WHERE run_id = ? AND step_id = ?", (run_id, sid)
                 ).fetchone()
-                counts[sid] = row[0] if row else 0
+                if row is not None:
+                    counts[sid] = row[0]
             return counts
 
         return await self._call(self._tx, work)
@@ -322,6 +324,38 @@ class SQLiteStore:
                 )
 
         await self._call(self._tx, work)
+
+    async def export(
+        self, *, workflow_id: str | None = None, since: float | None = None
+    ) -> tuple[list[RunRow], list[StepRow], list[AttemptRow]]:
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if workflow_id:
+            where.append("r.workflow_id = ?")
+            params.append(workflow_id)
+        if since is not None:
+            where.append("r.created_at >= ?")
+            params.append(since)
+        cond = " AND ".join(where)
+
+        def work() -> tuple[list[sqlite3.Row], list[sqlite3.Row], list[sqlite3.Row]]:
+            db = self._db
+            return (
+                db.execute(f"SELECT * FROM runs r WHERE {cond}", params).fetchall(),
+                db.execute(
+                    f"SELECT s.* FROM steps s JOIN runs r USING (run_id) WHERE {cond}", params
+                ).fetchall(),
+                db.execute(
+                    f"SELECT a.* FROM attempts a JOIN runs r USING (run_id) WHERE {cond}", params
+                ).fetchall(),
+            )
+
+        runs, steps, attempts = await self._call(work)
+        return (
+            [_run_row(r) for r in runs],
+            [_step_row(s) for s in steps],
+            [AttemptRow(**dict(a)) for a in attempts],
+        )
 
     # --- result cache ----------------------------------------------------------------
 
@@ -465,31 +499,40 @@ def _dumps(value: Any) -> str:
     return lenient_dumps(value)
 
 
-def _apply(conn: sqlite3.Connection, writes: Sequence[Write]) -> None:
+def _apply(conn: sqlite3.Connection, writes: Sequence[Write], url: str) -> None:
+    # As in the memory store: a write for an unknown run refuses the whole batch.
+    run_ids = sorted({w.run_id for w in writes})
+    marks = ",".join("?" * len(run_ids))
+    found = conn.execute(f"SELECT run_id FROM runs WHERE run_id IN ({marks})", run_ids)
+    missing = set(run_ids) - {r[0] for r in found}
+    if missing:
+        raise RunNotFoundError(f"no run {min(missing)!r} in {url}")
     for w in writes:
         if isinstance(w, AttemptStarted):
             conn.execute(
-                "INSERT INTO steps (run_id, step_id, status, attempts, inputs, started_at) "
-                "VALUES (?,?,'running',?,?,?) ON CONFLICT (run_id, step_id) DO UPDATE SET "
-                "status = 'running', attempts = excluded.attempts, "
+                "INSERT INTO steps (run_id, step_id, status, attempts, inputs, started_at, agent) "
+                "VALUES (?,?,'running',?,?,?,?) ON CONFLICT (run_id, step_id) DO UPDATE SET "
+                "status = 'running', attempts = excluded.attempts, error = NULL, "
+                "error_type = NULL, finished_at = NULL, duration_s = NULL, reason = '', "
                 "inputs = COALESCE(excluded.inputs, steps.inputs), "
-                "started_at = COALESCE(steps.started_at, excluded.started_at)",
-                (w.run_id, w.step_id, w.attempt, w.inputs_json, w.at),
+                "started_at = COALESCE(steps.started_at, excluded.started_at), "
+                "agent = COALESCE(excluded.agent, steps.agent)",
+                (w.run_id, w.step_id, w.attempt, w.inputs_json, w.at, w.agent),
             )
             conn.execute(
-                "INSERT OR REPLACE INTO attempts (run_id, step_id, attempt, started_at) "
-                "VALUES (?,?,?,?)",
-                (w.run_id, w.step_id, w.attempt, w.at),
+                "INSERT OR REPLACE INTO attempts (run_id, step_id, attempt, started_at, strategy) "
+                "VALUES (?,?,?,?,?)",
+                (w.run_id, w.step_id, w.attempt, w.at, w.strategy),
             )
         elif isinstance(w, StepSettled):
             conn.execute(
                 "INSERT INTO steps (run_id, step_id, status, attempts, result, error, error_type,"
-                " finished_at, duration_s, reason) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                " finished_at, duration_s, reason, strategy) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (run_id, step_id) DO UPDATE SET status = excluded.status, "
                 "attempts = excluded.attempts, result = excluded.result, "
                 "error = excluded.error, error_type = excluded.error_type, "
                 "finished_at = excluded.finished_at, duration_s = excluded.duration_s, "
-                "reason = excluded.reason",
+                "reason = excluded.reason, strategy = excluded.strategy",
                 (
                     w.run_id,
                     w.step_id,
@@ -501,6 +544,7 @@ def _apply(conn: sqlite3.Connection, writes: Sequence[Write]) -> None:
                     w.at,
                     w.duration_s,
                     w.reason,
+                    w.strategy,
                 ),
             )
             if w.attempts:
