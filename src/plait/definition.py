@@ -109,6 +109,20 @@ class CachePolicy:
     """Change it to invalidate earlier results (e.g. after changing the action's logic)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What starts a workflow without a person typing `plait run`: an event type or a cron."""
+
+    event: str | None = None
+    """Start a run for each event of this type (`POST /events {type, data, id}`)."""
+    cron: str | None = None
+    """Start a run on this schedule (five-field cron, in UTC)."""
+    filter: str | None = None
+    """A condition over the event (`type`, `data`, `id`); only matching events start runs."""
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    """Run inputs; strings may hold `{{ event.data.field }}` references."""
+
+
 STEP_KINDS = ("task", "approval")
 
 
@@ -201,6 +215,8 @@ class WorkflowDefinition:
     """Spending limits for model calls (tokens and cost) over the whole run."""
     recovery: Sequence[RecoveryStrategy] = ()
     """Recovery for steps that declare none of their own."""
+    triggers: Sequence[Trigger] = ()
+    """Events and schedules that start runs when the workflow is served (`plait serve`)."""
     source: str | None = field(default=None, compare=False, repr=False)
     """The file the definition came from, if any."""
     _plan: Plan | None = field(default=None, init=False, repr=False, compare=False)
@@ -213,6 +229,7 @@ class WorkflowDefinition:
         object.__setattr__(self, "inputs", dict(specs))
         object.__setattr__(self, "agent_concurrency", dict(self.agent_concurrency))
         object.__setattr__(self, "recovery", tuple(self.recovery))
+        object.__setattr__(self, "triggers", tuple(self.triggers))
 
     def compile(self) -> Plan:
         """Validate once and return the immutable plan the engine runs.

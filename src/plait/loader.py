@@ -25,6 +25,7 @@ from plait.definition import (
     CachePolicy,
     InputSpec,
     RecoveryStrategy,
+    Trigger,
     WorkflowDefinition,
     WorkflowStep,
 )
@@ -121,6 +122,13 @@ class BudgetSpec(_Model):
     max_tokens: int | None = Field(default=None, ge=0)
 
 
+class TriggerSpec(_Model):
+    event: str | None = None
+    cron: str | None = None
+    filter: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
 class WorkflowSpec(_Model):
     workflow_id: str
     name: str | None = None
@@ -134,6 +142,7 @@ class WorkflowSpec(_Model):
     timeout_seconds: float | None = Field(default=None, gt=0)
     budget: BudgetSpec | None = None
     recovery: list[RecoverySpec] = Field(default_factory=list)
+    triggers: list[TriggerSpec] = Field(default_factory=list)
 
     @field_validator("timeout_seconds", mode="before")
     @classmethod
@@ -199,6 +208,15 @@ def parse_workflow(text: str, *, source: str | None = None) -> WorkflowDefinitio
     default_recovery = _recovery(
         spec.recovery, Location(source, _line(lines, ("recovery",)), "recovery"), problems
     )
+    triggers = []
+    for k, t in enumerate(spec.triggers):
+        where = Location(source, _line(lines, ("triggers", k)), f"triggers[{k}]")
+        if (t.event is None) == (t.cron is None):
+            problems.append(
+                Problem("a trigger has either `event: TYPE` or `cron: SCHEDULE`", where)
+            )
+            continue
+        triggers.append(Trigger(t.event, t.cron, t.filter, t.inputs))
     if problems:
         raise DefinitionError(problems)
     return WorkflowDefinition(
@@ -214,6 +232,7 @@ def parse_workflow(text: str, *, source: str | None = None) -> WorkflowDefinitio
         timeout_seconds=spec.timeout_seconds,
         budget=Budget(spec.budget.max_cost_usd, spec.budget.max_tokens) if spec.budget else None,
         recovery=default_recovery,
+        triggers=triggers,
         source=source,
     )
 
