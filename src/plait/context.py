@@ -9,10 +9,39 @@ idempotency key a side-effecting action uses to deduplicate retried calls.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from plait.runner import RunExecution
+
+class ContextHost(Protocol):
+    """What a run offers its steps' contexts (both declared and code-first runs)."""
+
+    run_id: str
+    run_inputs: Mapping[str, Any]
+    usage: dict[str, float]
+    partials: dict[str, Any]
+
+    @property
+    def workflow_id(self) -> str: ...
+
+    def result_of(self, step_id: str) -> Any:
+        """The result of a step that finished with one; KeyError otherwise."""
+        ...
+
+    def finished_ids(self) -> Iterator[str]: ...
+
+    def add_usage(
+        self,
+        step_id: str,
+        attempt: int,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost_usd: float,
+    ) -> None: ...
+
+    def check_budget(self, step_id: str, tokens: int, cost_usd: float) -> None: ...
+
+    def report_progress(self, step_id: str, attempt: int, text: str) -> None: ...
 
 
 class StepContext(Mapping[str, Any]):
@@ -20,7 +49,7 @@ class StepContext(Mapping[str, Any]):
 
     __slots__ = ("_run", "attempt", "step_id")
 
-    def __init__(self, run: RunExecution, step_id: str | None = None, attempt: int = 0) -> None:
+    def __init__(self, run: ContextHost, step_id: str | None = None, attempt: int = 0) -> None:
         self._run = run
         self.step_id = step_id
         """The step being executed (None when a condition is evaluated)."""
@@ -33,7 +62,7 @@ class StepContext(Mapping[str, Any]):
 
     @property
     def workflow_id(self) -> str:
-        return self._run.plan.definition.workflow_id
+        return self._run.workflow_id
 
     @property
     def inputs(self) -> Mapping[str, Any]:
@@ -75,15 +104,10 @@ class StepContext(Mapping[str, Any]):
         return dict(self._run.usage)
 
     def __getitem__(self, step_id: str) -> Any:
-        index = self._run.plan.index_of.get(step_id)
-        if index is None or not self._run.statuses[index].succeeded:
-            raise KeyError(step_id)
-        return self._run.results[index]
+        return self._run.result_of(step_id)
 
     def __iter__(self) -> Iterator[str]:
-        ids = self._run.plan.ids
-        statuses = self._run.statuses
-        return (ids[i] for i in range(len(ids)) if statuses[i].succeeded)
+        return self._run.finished_ids()
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

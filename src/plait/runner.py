@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from plait import errors, events
 from plait.clock import SYSTEM_CLOCK, Clock
 from plait.context import StepContext
-from plait.definition import ApprovalPolicy
 from plait.graph import CompiledStep, Plan
+from plait.policies import ResultCache, StepPolicies, _error_text
 from plait.scheduler import Scheduler
 from plait.store import base as store
 from plait.types import StepStatus, WorkflowStatus
@@ -67,27 +66,7 @@ class Restored:
     errors: dict[int, str] = field(default_factory=dict)
 
 
-class ResultCache(Protocol):
-    """Where cached and last-good results live (the store, or memory without one)."""
-
-    async def cache_get(self, key: str) -> tuple[bool, Any, float]: ...
-    async def cache_put(
-        self,
-        key: str,
-        *,
-        workflow_id: str,
-        step_id: str,
-        result_json: str,
-        created_at: float,
-        expires_at: float | None,
-    ) -> None: ...
-
-
-class AttemptTimeout(TimeoutError):
-    """An attempt ran past the step's `timeout_seconds` and was cancelled."""
-
-
-class RunExecution:
+class RunExecution(StepPolicies):
     """Executes one run of a plan; `await run()` returns when it stops (ends or pauses)."""
 
     def __init__(
@@ -250,6 +229,21 @@ class RunExecution:
             for i, s in enumerate(self.statuses)
             if s is StepStatus.WAITING or i in self._waiting_people
         ]
+
+    @property
+    def workflow_id(self) -> str:
+        return self.plan.definition.workflow_id
+
+    def result_of(self, step_id: str) -> Any:
+        index = self.plan.index_of.get(step_id)
+        if index is None or not self.statuses[index].succeeded:
+            raise KeyError(step_id)
+        return self.results[index]
+
+    def finished_ids(self) -> Iterator[str]:
+        ids = self.plan.ids
+        statuses = self.statuses
+        return (ids[i] for i in range(len(ids)) if statuses[i].succeeded)
 
     # --- model usage and budget -------------------------------------------------------
 
@@ -453,447 +447,23 @@ class RunExecution:
 
     async def _execute(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int) -> None:
         i = cs.index
-        first = attempt
-        journal = self._journal
-        cache_key = None
-        if cs.cache is not None and self.results_cache is not None:
-            cache_key = _cache_key(cs, kwargs)
-            if cache_key is not None:
-                found, value, _created = await self.results_cache.cache_get(cache_key)
-                if found:
-                    record = self.records[i]
-                    assert record is not None
-                    record.strategies.append("cache")
-                    await self._settle(
-                        i,
-                        StepStatus.CACHED,
-                        self._typed(cs, value),
-                        None,
-                        attempt,
-                        "cached result reused",
-                        _dumps_or_none(value),
-                        strategy="cache",
-                    )
-                    return
-        if self._desk is not None and any(r.strategy == "human_review" for r in cs.recovery):
-            # A step that already went to human review (the run paused around it) does
-            # not run again: it picks up the reviewer's answer.
-            request = await self._desk.store.get_human_request(self.run_id, cs.step_id)
-            if request is not None:
-                record = self.records[i]
-                assert record is not None
-                record.strategies.append("human_review")
-                try:
-                    request = await self._await_answer(cs, request, attempt)
-                except asyncio.CancelledError:
-                    if i in self._suspending:
-                        self._suspending.discard(i)
-                        return
-                    raise
-                if request.status == "approved":
-                    await self._settle(
-                        i,
-                        StepStatus.COMPLETED,
-                        request.answer,
-                        None,
-                        attempt,
-                        "recovered by human_review",
-                        _dumps_or_none(request.answer),
-                        strategy="human_review",
-                    )
-                else:
-                    from plait.people import ApprovalRejected
-
-                    await self._settle(
-                        i,
-                        StepStatus.FAILED,
-                        None,
-                        ApprovalRejected(cs.step_id, request.reason, request.answered_by),
-                        attempt,
-                        "",
-                    )
-                return
-        while True:
-            record = self.records[i]
-            assert record is not None
-            record.attempts = attempt
-            try:
-                if cs.is_approval:
-                    result = await self._ask_person(cs, kwargs, attempt)
-                else:
-                    result = await self._attempt(cs, kwargs, attempt)
-            except asyncio.CancelledError:
-                if i in self._suspending:  # waiting for a person; the run pauses around it
-                    self._suspending.discard(i)
-                    return
-                await self._settle(
-                    i,
-                    StepStatus.CANCELLED,
-                    None,
-                    None,
-                    attempt,
-                    record.reason or "the run was cancelled",
-                )
-                raise
-            except Exception as exc:
-                policy = cs.retry
-                if (
-                    (attempt - first + 1) < cs.max_attempts
-                    and not cs.is_approval
-                    and (policy.should_retry(exc))
-                ):
-                    delay = policy.delay(attempt - first + 1)
-                    if self._listeners:
-                        self._emit(
-                            events.StepRetrying(
-                                self.run_id, cs.step_id, attempt, exc, delay, self.clock.time()
-                            )
-                        )
-                    try:
-                        if journal is not None:
-                            await journal.commit(
-                                [
-                                    store.AttemptFailed(
-                                        self.run_id,
-                                        cs.step_id,
-                                        attempt,
-                                        self.clock.time(),
-                                        _error_text(exc),
-                                        type(exc).__name__,
-                                        delay,
-                                    )
-                                ]
-                            )
-                        await self.clock.sleep(delay)
-                        attempt += 1
-                        if journal is not None:
-                            await journal.commit(
-                                [
-                                    store.AttemptStarted(
-                                        self.run_id, cs.step_id, attempt, self.clock.time(), None
-                                    )
-                                ]
-                            )
-                    except asyncio.CancelledError:
-                        await self._settle(
-                            i,
-                            StepStatus.CANCELLED,
-                            None,
-                            exc,
-                            attempt,
-                            record.reason or "the run was cancelled",
-                        )
-                        raise
-                    except Exception as store_exc:
-                        self._store_failed(store_exc)
-                        await self._settle(
-                            i, StepStatus.CANCELLED, None, exc, attempt, "the store failed"
-                        )
-                        return
-                    if self._listeners:
-                        self._emit(
-                            events.StepStarted(
-                                self.run_id, cs.step_id, attempt, kwargs, self.clock.time()
-                            )
-                        )
-                    continue
-                if cs.recovery:
-                    try:
-                        recovered = await self._recover(cs, kwargs, attempt, exc)
-                    except asyncio.CancelledError:
-                        if i in self._suspending:
-                            self._suspending.discard(i)
-                            return
-                        await self._settle(
-                            i,
-                            StepStatus.CANCELLED,
-                            None,
-                            None,
-                            attempt,
-                            record.reason or "the run was cancelled",
-                        )
-                        raise
-                    if recovered is not None:
-                        status, result, attempt, strategy, exc = recovered
-                        if status is not StepStatus.FAILED:
-                            await self._settle(
-                                i,
-                                status,
-                                result,
-                                None,
-                                attempt,
-                                f"recovered by {strategy}",
-                                _dumps_or_none(result),
-                                strategy=strategy,
-                            )
-                            return
-                await self._settle(i, StepStatus.FAILED, None, exc, attempt, "")
-                return
-            result_json = None
-            if journal is not None:
-                from plait.jsonable import dumps
-
-                try:
-                    result_json = dumps(result)
-                except (TypeError, ValueError) as exc:
-                    await self._settle(i, StepStatus.FAILED, None, exc, attempt, "")
-                    return
-            if self.results_cache is not None:
-                await self._remember(cs, kwargs, result, cache_key)
-            await self._settle(i, StepStatus.COMPLETED, result, None, attempt, "", result_json)
-            return
-
-    async def _attempt(
-        self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int, timeout: float | None = None
-    ) -> Any:
-        fn = cs.fn
-        if cs.wants_context:
-            fn = functools.partial(fn, context=StepContext(self, cs.step_id, attempt))
-        if cs.is_async:
-            awaitable = fn(**kwargs)
-        else:
-            loop = asyncio.get_running_loop()
-            awaitable = loop.run_in_executor(self._executor, functools.partial(fn, **kwargs))
-        timeout = timeout or cs.timeout
-        if timeout is None:
-            result = await awaitable
-            if inspect.isawaitable(result):
-                result = await result
-            return result
         try:
-            async with asyncio.timeout(timeout) as scope:
-                result = await awaitable
-                if inspect.isawaitable(result):  # a plain function returning a coroutine
-                    result = await result
-        except TimeoutError:
-            if scope.expired():
-                raise AttemptTimeout(
-                    f"attempt {attempt} ran past timeout_seconds={timeout:g} and was cancelled"
-                ) from None
+            outcome = await self._run_policies(cs, kwargs, attempt)
+        except asyncio.CancelledError:
+            if i in self._suspending:  # waiting for a person; the run pauses around it
+                self._suspending.discard(i)
+                return
+            record = self.records[i]
+            await self._settle(
+                i,
+                StepStatus.CANCELLED,
+                None,
+                None,
+                record.attempts if record else attempt,
+                (record.reason if record else "") or "the run was cancelled",
+            )
             raise
-        return result
-
-    async def _ask_person(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int) -> Any:
-        from plait.people import ApprovalRejected, answer_as_result
-
-        desk = self._desk
-        if desk is None:
-            raise errors.PlaitError(
-                f"step {cs.step_id!r} asks a person, but this engine has no store to keep "
-                "the request in: use WorkflowEngine(store=...)"
-            )
-        policy = cs.step.approval or ApprovalPolicy()
-        request = await desk.open(self.run_id, cs.step_id, policy, kwargs, self.clock.time())
-        request = await self._await_answer(cs, request, attempt)
-        if request.status in ("approved",) or (
-            request.status == "expired" and request.default_outcome == "approve"
-        ):
-            return answer_as_result(request)
-        raise ApprovalRejected(cs.step_id, request.reason, request.answered_by)
-
-    async def _await_answer(self, cs: CompiledStep, request: Any, attempt: int) -> Any:
-        """Wait for a person to answer `request`; the run pauses if nothing else runs."""
-        desk = self._desk
-        assert desk is not None
-        i = cs.index
-        expires, now = request.expires_at, self.clock.time()
-        if request.status == "pending" and request.default_outcome and expires and expires <= now:
-            # Its time ran out while no process waited (the run was paused): apply the
-            # default now, rather than pause again for an answer that no longer counts.
-            request = await desk.expire(request, now)
-        if request.status == "pending":
-            if self._journal is not None:
-                await self._journal.commit(
-                    [
-                        store.StepSettled(
-                            self.run_id,
-                            cs.step_id,
-                            StepStatus.WAITING.value,
-                            attempt,
-                            self.clock.time(),
-                            reason="waiting for a person",
-                        )
-                    ]
-                )
-            future = desk.wait(self.run_id, cs.step_id)
-            self._waiting_people.add(i)
-            self._maybe_suspend()
-            try:
-                if request.expires_at is not None:
-                    remaining = max(0.0, request.expires_at - self.clock.time())
-                    try:
-                        async with asyncio.timeout(remaining):
-                            request = await asyncio.shield(future)
-                    except TimeoutError:
-                        if request.default_outcome is None:
-                            raise
-                        request = await desk.expire(request, self.clock.time())
-                else:
-                    request = await asyncio.shield(future)
-            finally:
-                self._waiting_people.discard(i)
-                if i in self._suspending or future.cancelled():
-                    desk.stop_waiting(self.run_id, cs.step_id)
-        return request
-
-    async def _recover(
-        self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int, error: Exception
-    ) -> tuple[StepStatus, Any, int, str, Exception] | None:
-        """Try the step's recovery strategies in order; None if none applied.
-
-        Returns (status, result, last attempt number, strategy, last error); a FAILED
-        status means strategies ran but none recovered the step.
-        """
-        record = self.records[cs.index]
-        assert record is not None
-        taken = ""
-        for strategy in cs.recovery:
-            if not strategy.handles(error):
-                continue
-            name = strategy.strategy
-            taken = name
-            record.strategies.append(name)
-            if self._listeners:
-                self._emit(
-                    events.StepRetrying(
-                        self.run_id,
-                        cs.step_id,
-                        attempt,
-                        error,
-                        0.0,
-                        self.clock.time(),
-                        strategy=name,
-                    )
-                )
-            if name == "extend_timeout":
-                timeout = cs.timeout or 300.0
-                for _ in range(max(1, strategy.attempts)):
-                    timeout *= strategy.factor
-                    if strategy.max_timeout_seconds is not None:
-                        timeout = min(timeout, strategy.max_timeout_seconds)
-                    attempt = await self._note_attempt(cs, attempt, error, name)
-                    try:
-                        result = await self._attempt(cs, kwargs, attempt, timeout=timeout)
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception as exc:
-                        error = exc
-                        if not strategy.handles(exc):
-                            break
-                        continue
-                    if self.results_cache is not None:
-                        await self._remember(cs, kwargs, result, None)
-                    return StepStatus.COMPLETED, result, attempt, name, error
-            elif name == "use_cache":
-                attempt = await self._note_attempt(cs, attempt, error, name)
-                key = _last_good_key(self.plan.definition.workflow_id, cs, kwargs)
-                if key is not None and self.results_cache is not None:
-                    found, value, created = await self.results_cache.cache_get(key)
-                    age_ok = strategy.max_age_seconds is None or (
-                        self.clock.time() - created <= strategy.max_age_seconds
-                    )
-                    if found and age_ok:
-                        return StepStatus.CACHED, self._typed(cs, value), attempt, name, error
-                error = _NoCachedResult(
-                    f"{type(error).__name__}: {error}; and no cached result of step "
-                    f"{cs.step_id!r} for these inputs"
-                    + (f" within {strategy.max_age_seconds:g}s" if strategy.max_age_seconds else "")
-                )
-            elif name == "human_review":
-                attempt = await self._note_attempt(cs, attempt, error, name)
-                if self._desk is None:
-                    continue
-                from plait.people import ApprovalRejected
-
-                policy = ApprovalPolicy(strategy.prompt, strategy.assignees)
-                request = await self._desk.open(
-                    self.run_id,
-                    cs.step_id,
-                    policy,
-                    {"error": f"{type(error).__name__}: {error}", "inputs": kwargs},
-                    self.clock.time(),
-                )
-                request = await self._await_answer(cs, request, attempt)
-                if request.status == "approved":
-                    return StepStatus.COMPLETED, request.answer, attempt, name, error
-                error = ApprovalRejected(cs.step_id, request.reason, request.answered_by)
-            elif name == "degrade":
-                attempt = await self._note_attempt(cs, attempt, error, name)
-                if cs.step_id in self.partials:
-                    value = self.partials[cs.step_id]
-                elif getattr(error, "partial_result", None) is not None:
-                    value = error.partial_result  # type: ignore[attr-defined]
-                else:
-                    value = strategy.default
-                return StepStatus.DEGRADED, value, attempt, name, error
-        return (StepStatus.FAILED, None, attempt, taken, error) if taken else None
-
-    async def _note_attempt(
-        self, cs: CompiledStep, attempt: int, error: BaseException, strategy: str
-    ) -> int:
-        """Close the failed attempt and open the next one, made by a recovery strategy."""
-        nxt = attempt + 1
-        record = self.records[cs.index]
-        if record is not None:
-            record.attempts = nxt
-        if self._journal is not None:
-            now = self.clock.time()
-            await self._journal.commit(
-                [
-                    store.AttemptFailed(
-                        self.run_id,
-                        cs.step_id,
-                        attempt,
-                        now,
-                        _error_text(error),
-                        type(error).__name__,
-                        0.0,
-                    ),
-                    store.AttemptStarted(self.run_id, cs.step_id, nxt, now, None, strategy),
-                ]
-            )
-        return nxt
-
-    async def _remember(
-        self, cs: CompiledStep, kwargs: dict[str, Any], result: Any, cache_key: str | None
-    ) -> None:
-        """Keep a fresh result for the cache policy and for `use_cache` recovery."""
-        cache = self.results_cache
-        assert cache is not None
-        wants_last = any(r.strategy == "use_cache" for r in cs.recovery)
-        if cache_key is None and not wants_last:
-            return
-        text = _dumps_or_none(result)
-        if text is None:
-            return
-        now = self.clock.time()
-        workflow_id = self.plan.definition.workflow_id
-        if cache_key is not None and cs.cache is not None:
-            ttl = cs.cache.ttl_seconds
-            await cache.cache_put(
-                cache_key,
-                workflow_id=workflow_id,
-                step_id=cs.step_id,
-                result_json=text,
-                created_at=now,
-                expires_at=now + ttl if ttl is not None else None,
-            )
-        if wants_last:
-            key = _last_good_key(workflow_id, cs, kwargs)
-            if key is not None:
-                await cache.cache_put(
-                    key,
-                    workflow_id=workflow_id,
-                    step_id=cs.step_id,
-                    result_json=text,
-                    created_at=now,
-                    expires_at=None,
-                )
-
-    def _typed(self, cs: CompiledStep, value: Any) -> Any:
-        from plait.jsonable import restore
-
-        return restore(cs.fn, value)
+        await self._settle(i, *outcome)
 
     def _maybe_suspend(self) -> None:
         """If only people are awaited, pause the run so its process may exit."""
@@ -1137,54 +707,6 @@ def describe_error(error: BaseException | None) -> str | None:
         return None
     cause = error.__cause__ if isinstance(error, errors.StepFailedError) else error
     return f"{type(cause).__name__}: {cause}" if cause is not None else str(error)
-
-
-def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-class _NoCachedResult(ConnectionError):
-    """`use_cache` found nothing to fall back to; carries the original error's text."""
-
-
-def _canonical(kwargs: dict[str, Any]) -> str | None:
-    import json
-
-    from plait.jsonable import to_jsonable
-
-    try:
-        return json.dumps(kwargs, sort_keys=True, default=to_jsonable, separators=(",", ":"))
-    except (TypeError, ValueError):
-        return None  # inputs that have no stable JSON form are never cached
-
-
-def _cache_key(cs: CompiledStep, kwargs: dict[str, Any]) -> str | None:
-    import hashlib
-
-    text = _canonical(kwargs)
-    if text is None or cs.cache is None:
-        return None
-    material = f"{cs.identity}\n{cs.cache.version}\n{text}"
-    return "cache:" + hashlib.sha256(material.encode()).hexdigest()
-
-
-def _last_good_key(workflow_id: str, cs: CompiledStep, kwargs: dict[str, Any]) -> str | None:
-    import hashlib
-
-    text = _canonical(kwargs)
-    if text is None:
-        return None
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    return f"last:{workflow_id}:{cs.step_id}:{digest}"
-
-
-def _dumps_or_none(value: Any) -> str | None:
-    from plait.jsonable import dumps
-
-    try:
-        return dumps(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _inputs_json(kwargs: dict[str, Any]) -> str | None:
