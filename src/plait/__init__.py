@@ -9,9 +9,20 @@ public; everything heavy is imported lazily.
 
 from __future__ import annotations
 
-from plait.definition import InputSpec, WorkflowDefinition, WorkflowStep
+from plait.codefirst import DivergenceError, sleep, step, wait_for_approval, workflow
+from plait.definition import (
+    ApprovalPolicy,
+    Budget,
+    CachePolicy,
+    InputSpec,
+    RecoveryStrategy,
+    Trigger,
+    WorkflowDefinition,
+    WorkflowStep,
+)
 from plait.engine import WorkflowEngine
 from plait.errors import (
+    BudgetExceededError,
     DefinitionError,
     ExpressionError,
     InputError,
@@ -26,16 +37,23 @@ from plait.types import FailurePolicy, StepStatus, TriggerRule, WorkflowStatus
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApprovalPolicy",
+    "Budget",
+    "BudgetExceededError",
+    "CachePolicy",
     "DefinitionError",
+    "DivergenceError",
     "ExpressionError",
     "FailurePolicy",
     "InputError",
     "InputSpec",
     "PlaitError",
+    "RecoveryStrategy",
     "RetryPolicy",
     "StepFailedError",
     "StepStatus",
     "StepTimeoutError",
+    "Trigger",
     "TriggerRule",
     "WorkflowDefinition",
     "WorkflowEngine",
@@ -43,4 +61,8 @@ __all__ = [
     "WorkflowStep",
     "WorkflowTimeoutError",
     "__version__",
+    "sleep",
+    "step",
+    "wait_for_approval",
+    "workflow",
 ]

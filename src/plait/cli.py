@@ -8,6 +8,7 @@ commands so `plait --help` starts fast.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
@@ -50,12 +51,13 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 def _guarded(debug: bool, action: Callable[[], int]) -> NoReturn:
     """Run a command body; turn the errors a user can cause into one clear message."""
+    from plait.engine import ResumeRefusedError
     from plait.errors import DefinitionError, PlaitError
     from plait.store.base import StoreError
 
     try:
         code = action()
-    except (DefinitionError, StoreError) as exc:
+    except (DefinitionError, StoreError, ResumeRefusedError) as exc:
         if debug:
             raise
         _fail(str(exc))
@@ -150,27 +152,32 @@ def run(
     store_url: str | None,
     debug: bool,
 ) -> None:
-    """Run a workflow file to its end; the run is kept in the store, so it can be resumed.
+    """Run a workflow to its end; the run is kept in the store, so it can be resumed.
+
+    WORKFLOW is a YAML/JSON file, or a code-first `file.py:function` or
+    `package.module:function` decorated with @plait.workflow.
 
     Exit status: 0 completed, 1 failed or cancelled, 2 invalid workflow, input, store or
     usage, 3 paused (waiting for a person: see `plait inbox`).
     """
 
     def body() -> int:
-        from plait.loader import load_workflow
+        from plait.codefirst import WorkflowFunction
+        from plait.loader import load_target
         from plait.run_inputs import check_inputs
 
-        definition = load_workflow(workflow)
+        definition = load_target(str(workflow))
         texts, values = _parse_inputs(pairs, inputs_file)
-        plan = definition.compile()
+        if isinstance(definition, WorkflowFunction):
+            specs, step_ids = definition.input_specs, ()
+        else:
+            plan = definition.compile()
+            specs, step_ids = plan.input_specs, plan.ids
+            definition = _with_source(definition, str(workflow.resolve()))
         # Text from -i is converted to the declared types; JSON values are checked as they are.
         inputs = {
             **check_inputs(
-                plan.input_specs,
-                texts,
-                from_text=True,
-                source=definition.source,
-                fill_defaults=False,
+                specs, texts, from_text=True, source=definition.source, fill_defaults=False
             ),
             **values,
         }
@@ -178,8 +185,6 @@ def run(
         async def go(engine: WorkflowEngine) -> dict[str, Any]:
             return await engine.execute_workflow(definition, inputs)
 
-        source = str(workflow.resolve())
-        definition = _with_source(definition, source)
         return asyncio.run(
             _drive(
                 store_url,
@@ -188,7 +193,7 @@ def run(
                 quiet,
                 wait_for_people,
                 title=f"{definition.name} ({definition.workflow_id})",
-                step_ids=plan.ids,
+                step_ids=step_ids,
                 log_format=log_format,
             )
         )
@@ -223,7 +228,7 @@ async def _drive(
     if not quiet:
         if log_format == "json":
             engine.add_listener(progress.JsonLines(sys.stderr))
-        elif sys.stderr.isatty() and not as_json and step_ids and log_format is None:
+        elif sys.stderr.isatty() and not as_json and log_format is None and title:
             live = progress.LiveTable(step_ids, title)
             engine.add_listener(live)
         else:
@@ -613,6 +618,21 @@ def show(run_id: str, as_json: bool, store_url: str | None, debug: bool) -> None
 
 def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _serve(ctx: click.Context) -> None:
+    """Serve the HTTP API, event triggers, schedules and the web dashboard."""
+    from plait.server.cli import serve as serve_command
+
+    serve_command.main(args=ctx.args, prog_name="plait serve", standalone_mode=True)
+
+
+if importlib.util.find_spec("plait.server") is not None:  # present in source checkouts
+    main.command(
+        "serve",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )(click.pass_context(_serve))
 
 
 @main.group()

@@ -41,3 +41,32 @@ class SystemClock:
 
 
 SYSTEM_CLOCK = SystemClock()
+
+
+class VirtualClock:
+    """Time that moves only when someone sleeps: a one-hour backoff takes no wall time.
+
+    Each `sleep` advances the clock by its duration at once (after yielding to the
+    loop, so other tasks run in between); `advance` moves it by hand.
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+        self._mono = 0.0
+        self.slept: list[float] = []
+        """Every duration slept, in order (handy in assertions)."""
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self._mono += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await asyncio.sleep(0)
+        self.advance(max(0.0, seconds))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import os
 import socket
@@ -24,11 +25,12 @@ from plait.clock import SYSTEM_CLOCK, Clock
 from plait.definition import WorkflowDefinition
 from plait.errors import PlaitError
 from plait.run_inputs import check_inputs
+from plait.codefirst import FunctionRun, WorkflowFunction
 from plait.runner import Restored, RunExecution
-from plait.store.base import RunRow, RunUpdated, StepSettled, Store, StoreError
+from plait.store.base import RunRow, RunUpdated, StepRow, StepSettled, Store, StoreError
 from plait.types import StepStatus, WorkflowStatus
 
-MAX_CRASHES_PER_STEP = 3
+MAX_CRASHES_PER_STEP = 5
 """A step whose process died this many times while it ran is failed (a poison step)."""
 HEARTBEAT_STALE_S = 30.0
 
@@ -93,7 +95,7 @@ class WorkflowEngine:
         self._listeners = list(listeners)
         self._max_threads = max_threads
         self._executor: Executor | None = None
-        self._runs: dict[str, RunExecution] = {}
+        self._runs: dict[str, RunExecution | FunctionRun] = {}
         self._persisted: set[str] = set()
         self._sources: dict[str, str | None] = {}
         self._watcher: asyncio.Task[None] | None = None
@@ -166,12 +168,15 @@ class WorkflowEngine:
 
     async def execute_workflow(
         self,
-        workflow: WorkflowDefinition,
+        workflow: WorkflowDefinition | WorkflowFunction[Any, Any],
         inputs: Mapping[str, Any] | None = None,
         *,
         run_id: str | None = None,
     ) -> dict[str, Any]:
         """Run `workflow` to its end (or until paused) and return the guide's result dict.
+
+        `workflow` is a declared `WorkflowDefinition` or a `@plait.workflow` function
+        (whose inputs are its parameters).
 
         The dict has `workflow_id`, `status`, `results` (step id -> result),
         `completed_steps`, and also `run_id`, `output`, `error`, `failed_step`,
@@ -186,18 +191,25 @@ class WorkflowEngine:
 
     def start(
         self,
-        workflow: WorkflowDefinition,
+        workflow: WorkflowDefinition | WorkflowFunction[Any, Any],
         inputs: Mapping[str, Any] | None = None,
         *,
         run_id: str | None = None,
         from_text: bool = False,
         source: str | None = None,
-    ) -> RunExecution:
+    ) -> RunExecution | FunctionRun:
         """Prepare a run (validated, inputs checked) that `wait()` drives.
 
         `source` is what `resume` reloads the workflow from in another process
         (defaults to the file the definition was loaded from).
         """
+        if isinstance(workflow, WorkflowFunction):
+            values = check_inputs(
+                workflow.input_specs, inputs or {}, from_text=from_text, source=workflow.source
+            )
+            run: RunExecution | FunctionRun = self._function_run(workflow, values, run_id, None)
+            self._sources[run.run_id] = source or workflow.source
+            return run
         plan = workflow.compile()
         values = check_inputs(
             plan.input_specs, inputs or {}, from_text=from_text, source=workflow.source
@@ -205,6 +217,28 @@ class WorkflowEngine:
         self.workflows.setdefault(workflow.workflow_id, workflow)
         run = self._execution(workflow, values, run_id, None)
         self._sources[run.run_id] = source or workflow.source
+        return run
+
+    def _function_run(
+        self,
+        workflow: WorkflowFunction[Any, Any],
+        values: Mapping[str, Any],
+        run_id: str | None,
+        replay: Mapping[int, StepRow] | None,
+    ) -> FunctionRun:
+        run = FunctionRun(
+            workflow,
+            run_inputs=values,
+            run_id=run_id,
+            clock=self.clock,
+            listeners=self._listeners,
+            executor=self._thread_pool(),
+            wait_for_people=self.wait_for_people,
+            replay=replay,
+        )
+        if run.run_id in self._runs:
+            raise PlaitError(f"run {run.run_id!r} is already active in this engine")
+        self._runs[run.run_id] = run
         return run
 
     def _execution(
@@ -255,12 +289,12 @@ class WorkflowEngine:
             return summary
         del self._runs[run_id]
         self._persisted.discard(run_id)
-        workflow = run.plan.definition
-        await self._call_hooks(workflow, run, summary)
+        if isinstance(run, RunExecution):
+            await self._call_hooks(run.plan.definition, run, summary)
         self.execution_history.append(
             {
                 "run_id": run.run_id,
-                "workflow_id": workflow.workflow_id,
+                "workflow_id": summary["workflow_id"],
                 "status": summary["status"],
                 "duration_s": summary["duration_s"],
                 "failed_step": summary["failed_step"],
@@ -269,21 +303,26 @@ class WorkflowEngine:
         )
         return summary
 
-    async def _persist_new(self, run: RunExecution) -> None:
+    async def _persist_new(self, run: RunExecution | FunctionRun) -> None:
         from plait.fingerprint import fingerprints
 
         assert self.store is not None
-        definition = run.plan.definition
-        whole, per_step = fingerprints(definition)
+        if isinstance(run, RunExecution):
+            definition = run.plan.definition
+            whole, per_step = fingerprints(definition)
+            workflow_id, name = definition.workflow_id, definition.name
+        else:  # code-first: replay checks the call sequence instead of a fingerprint
+            whole, per_step = "", {}
+            workflow_id, name = run.workflow.workflow_id, run.workflow.name
         now = self.clock.time()
         await self.store.create_run(
             RunRow(
                 run_id=run.run_id,
-                workflow_id=definition.workflow_id,
+                workflow_id=workflow_id,
                 status="running",
                 created_at=now,
                 updated_at=now,
-                workflow_name=definition.name,
+                workflow_name=name,
                 source=self._sources.get(run.run_id),
                 fingerprint=whole,
                 step_fingerprints=per_step,
@@ -296,7 +335,7 @@ class WorkflowEngine:
         )
         self._persisted.add(run.run_id)
 
-    async def _record_end(self, run: RunExecution, summary: dict[str, Any]) -> None:
+    async def _record_end(self, run: RunExecution | FunctionRun, summary: dict[str, Any]) -> None:
         from plait.jsonable import dumps
 
         output_json = None
@@ -386,7 +425,9 @@ class WorkflowEngine:
     # --- resume and rerun ------------------------------------------------------------
 
     async def resume(
-        self, run_id: str, workflow: WorkflowDefinition | None = None
+        self,
+        run_id: str,
+        workflow: WorkflowDefinition | WorkflowFunction[Any, Any] | None = None,
     ) -> dict[str, Any]:
         """Continue a paused or interrupted run to its end, without repeating finished steps.
 
@@ -394,7 +435,12 @@ class WorkflowEngine:
         from the store (its workflow reloaded from the file it came from, unless
         given) after checking the workflow has not changed since the run began.
         """
-        if run_id in self._runs or self._store_arg is None:
+        local = self._runs.get(run_id)
+        if isinstance(local, FunctionRun) and workflow is not None:
+            if not isinstance(workflow, WorkflowFunction):
+                raise ResumeRefusedError(f"run {run_id} is a code-first run: pass its function")
+            local.workflow = workflow  # replay checks that its calls still match
+        if local is not None or self._store_arg is None:
             return await self.wait(run_id)  # a KeyError if this engine never had it
         store = await self._require_store()
         row = await store.get_run(run_id)
@@ -414,6 +460,15 @@ class WorkflowEngine:
                 f"pause it first (plait pause {run_id}) or wait for it"
             )
         workflow = workflow or self._reload(row)
+        if isinstance(workflow, WorkflowFunction):
+            replay = await self._replay_rows(row)
+            await store.claim_run(
+                run_id, owner=self.owner, at=now, recovered=row.status == "running"
+            )
+            self._function_run(workflow, row.inputs, run_id, replay)
+            self._persisted.add(run_id)
+            self._sources[run_id] = row.source
+            return await self.wait(run_id)
         self._check_unchanged(row, workflow)
         restored = await self._restore(row, workflow)
         await store.claim_run(run_id, owner=self.owner, at=now, recovered=row.status == "running")
@@ -439,7 +494,13 @@ class WorkflowEngine:
         """A new run that reuses the results upstream of `from_step` and runs the rest again."""
         store = await self._require_store()
         row = await store.get_run(run_id)
-        workflow = workflow or self._reload(row)
+        loaded = workflow or self._reload(row)
+        if isinstance(loaded, WorkflowFunction):
+            raise ResumeRefusedError(
+                f"run {run_id} is a code-first workflow: rerun --from needs a declared graph; "
+                "start a new run instead (completed calls are cheap to cache with `cache=`)"
+            )
+        workflow = loaded
         plan = workflow.compile()
         if from_step not in plan.index_of:
             raise ResumeRefusedError(
@@ -482,15 +543,51 @@ class WorkflowEngine:
         await store.copy_steps(run_id, run.run_id, reuse)
         return await self.wait(run.run_id)
 
-    def _reload(self, row: RunRow) -> WorkflowDefinition:
+    async def _replay_rows(self, row: RunRow) -> dict[int, StepRow]:
+        """A code-first run's recorded calls by sequence number; crashed ones counted."""
+        assert self.store is not None
+        rows = [s for s in await self.store.get_steps(row.run_id) if s.seq is not None]
+        crashed = [s.step_id for s in rows if s.status == "running"]
+        counts = await self.store.mark_crashed(row.run_id, crashed) if crashed else {}
+        replay: dict[int, StepRow] = {}
+        now = self.clock.time()
+        for s in rows:
+            seq = s.seq
+            assert seq is not None
+            if counts.get(s.step_id, 0) >= MAX_CRASHES_PER_STEP:
+                message = (
+                    f"the process running step {s.step_id!r} died {counts[s.step_id]} "
+                    "times while it ran; plait stopped retrying it (a poison step)"
+                )
+                await self.store.apply(
+                    [
+                        StepSettled(
+                            row.run_id,
+                            s.step_id,
+                            "failed",
+                            s.attempts,
+                            now,
+                            error=message,
+                            error_type="PoisonStepError",
+                        )
+                    ]
+                )
+                s = dataclasses.replace(s, status="failed", error=message)
+            elif s.status == "running":
+                s = dataclasses.replace(s, status="pending")
+            replay[seq] = s
+        return replay
+
+    def _reload(self, row: RunRow) -> WorkflowDefinition | WorkflowFunction[Any, Any]:
         if not row.source:
             raise ResumeRefusedError(
                 f"run {row.run_id} was started from Python, not from a file: pass the "
                 "workflow to resume it (engine.resume(run_id, workflow))"
             )
-        from plait.loader import load_workflow
+        from plait.loader import load_target
 
-        return load_workflow(row.source)
+        loaded: WorkflowDefinition | WorkflowFunction[Any, Any] = load_target(row.source)
+        return loaded
 
     def _check_unchanged(self, row: RunRow, workflow: WorkflowDefinition) -> None:
         from plait.fingerprint import changed_steps, fingerprints
@@ -577,6 +674,7 @@ class WorkflowEngine:
     async def _watch(self) -> None:
         assert self.store is not None
         beats = 0
+        handled: dict[str, str] = {}
         while self._runs:
             await asyncio.sleep(self.poll_interval)
             active = [r for r, run in self._runs.items() if run.status is WorkflowStatus.RUNNING]
@@ -586,9 +684,12 @@ class WorkflowEngine:
                     run = self._runs.get(run_id)
                     if run is None or not control:
                         continue
-                    if control == "pause" and not run.scheduler.paused:
+                    if handled.get(run_id) == control:
+                        continue
+                    handled[run_id] = control
+                    if control == "pause":
                         run.pause()
-                    elif control == "cancel" and not run.scheduler.cancelled:
+                    elif control == "cancel":
                         run.cancel()
                 await self._desk.poll()
                 beats += 1
@@ -600,7 +701,7 @@ class WorkflowEngine:
 
     # --- helpers ---------------------------------------------------------------------
 
-    def _run(self, run_id: str) -> RunExecution:
+    def _run(self, run_id: str) -> RunExecution | FunctionRun:
         try:
             return self._runs[run_id]
         except KeyError:

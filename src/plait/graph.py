@@ -215,6 +215,7 @@ def _compile_step(
     preds: list[int],
     problems: _Problems,
     default_recovery: tuple[RecoveryStrategy, ...] = (),
+    check_args: bool = True,
 ) -> CompiledStep | None:
     ok = True
 
@@ -335,7 +336,7 @@ def _compile_step(
     elif fn is not None:
         style = actions.call_style(fn)
         names = set(step.inputs) if isinstance(step.inputs, Mapping) else set()
-        for message in actions.check_arguments(style, names):
+        for message in actions.check_arguments(style, names) if check_args else ():
             bad(message, "inputs")
     recovery = tuple(step.recovery if step.recovery is not None else default_recovery)
     for strategy in recovery:
@@ -483,3 +484,22 @@ def _find_cycle(preds: list[list[int]]) -> list[int]:
                 stack.pop()
                 path.pop()
     return []
+
+
+def compile_step(step: WorkflowStep) -> CompiledStep:
+    """Compile one step on its own (a code-first `@plait.step`): policies and call style.
+
+    Its inputs are the arguments of each call, so none are declared here.
+
+    Raises:
+        DefinitionError: the step's policies are invalid.
+    """
+    from plait.definition import WorkflowDefinition
+
+    problems = _Problems(WorkflowDefinition(step.step_id, step.step_id, "", [step]))
+    compiled = _compile_step(
+        step, 0, {step.step_id: 0}, [step.step_id], (), None, [], problems, check_args=False
+    )
+    if problems.items or compiled is None:
+        raise DefinitionError(problems.items)
+    return compiled

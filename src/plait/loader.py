@@ -401,3 +401,37 @@ def _friendly(err: Any) -> str:
     value = err.get("input")
     shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
     return f"{err['msg'].rstrip('.')}; got {shown}"
+
+
+def load_target(target: str | Path) -> Any:
+    """A workflow file (YAML/JSON), or a code-first `file.py:function` / `module:function`.
+
+    Raises:
+        DefinitionError: the file is invalid, or the target is not a workflow.
+    """
+    text = str(target)
+    suffix = Path(text.rsplit(":", 1)[0]).suffix if ":" in text else Path(text).suffix
+    if suffix in (".yaml", ".yml", ".json") or (":" not in text):
+        return load_workflow(text)
+    from plait.actions import ActionImportError, resolve_action
+    from plait.codefirst import WorkflowFunction
+
+    module_part = text.rpartition(":")[0]
+    try:
+        found = resolve_action(text, Path.cwd())
+    except ActionImportError as exc:
+        raise DefinitionError([Problem(str(exc), Location(module_part))]) from None
+    if not isinstance(found, WorkflowFunction):
+        raise DefinitionError(
+            [
+                Problem(
+                    f"{text} is not a workflow: decorate the function with @plait.workflow",
+                    Location(module_part),
+                )
+            ]
+        )
+    if module_part.endswith(".py"):
+        found.source = f"{Path(module_part).resolve()}:{text.rpartition(':')[2]}"
+    else:
+        found.source = text
+    return found

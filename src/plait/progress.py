@@ -118,7 +118,17 @@ class LiveTable:
         self.live.__exit__(None, None, None)
 
     def on_event(self, event: events.Event) -> None:
-        row = self.rows.get(getattr(event, "step_id", ""))
+        step_id = getattr(event, "step_id", "")
+        if step_id and step_id not in self.rows and isinstance(event, events.StepStarted):
+            # Code-first workflows reveal their steps as they call them.
+            self.rows[step_id] = {
+                "status": StepStatus.PENDING,
+                "attempts": 0,
+                "start": None,
+                "end": None,
+                "note": "",
+            }
+        row = self.rows.get(step_id)
         if row is not None:
             if isinstance(event, events.StepStarted):
                 row.update(status=StepStatus.RUNNING, attempts=event.attempt)

@@ -81,6 +81,7 @@ class StepRow:
     strategy: str | None = None
     usage: Any = None
     agent: str | None = None
+    seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,8 @@ class AttemptStarted:
     strategy: str | None = None
     """The recovery strategy that made this attempt, if any."""
     agent: str | None = None
+    seq: int | None = None
+    """Position of the call in a code-first workflow's call sequence."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,7 @@ class MemoryStore:
                     crashes=old.crashes if old else 0,
                     result=old.result if old else None,
                     agent=w.agent if w.agent is not None else (old.agent if old else None),
+                    seq=w.seq if w.seq is not None else (old.seq if old else None),
                 )
                 self._attempts[(w.run_id, w.step_id, w.attempt)] = AttemptRow(
                     w.run_id, w.step_id, w.attempt, w.at, strategy=w.strategy
@@ -141,6 +142,7 @@ class MemoryStore:
                     old.crashes if old else 0,
                     w.strategy,
                     agent=old.agent if old else None,
+                    seq=old.seq if old else None,
                 )
                 key = (w.run_id, w.step_id, w.attempts)
                 attempt = self._attempts.get(key)

@@ -276,7 +276,9 @@ class SQLiteStore:
 
     async def get_steps(self, run_id: str) -> list[StepRow]:
         rows = await self._call(
-            self._fetchall, "SELECT * FROM steps WHERE run_id = ? ORDER BY rowid", (run_id,)
+            self._fetchall,
+            "SELECT * FROM steps WHERE run_id = ? ORDER BY seq IS NULL, seq, rowid",
+            (run_id,),
         )
         return [_step_row(r) for r in rows]
 
@@ -510,14 +512,15 @@ def _apply(conn: sqlite3.Connection, writes: Sequence[Write], url: str) -> None:
     for w in writes:
         if isinstance(w, AttemptStarted):
             conn.execute(
-                "INSERT INTO steps (run_id, step_id, status, attempts, inputs, started_at, agent) "
-                "VALUES (?,?,'running',?,?,?,?) ON CONFLICT (run_id, step_id) DO UPDATE SET "
+                "INSERT INTO steps (run_id, step_id, status, attempts, inputs, started_at, agent, "
+                "seq) VALUES (?,?,'running',?,?,?,?,?) ON CONFLICT (run_id, step_id) DO UPDATE SET "
+                "seq = COALESCE(excluded.seq, steps.seq), "
                 "status = 'running', attempts = excluded.attempts, error = NULL, "
                 "error_type = NULL, finished_at = NULL, duration_s = NULL, reason = '', "
                 "inputs = COALESCE(excluded.inputs, steps.inputs), "
                 "started_at = COALESCE(steps.started_at, excluded.started_at), "
                 "agent = COALESCE(excluded.agent, steps.agent)",
-                (w.run_id, w.step_id, w.attempt, w.inputs_json, w.at, w.agent),
+                (w.run_id, w.step_id, w.attempt, w.inputs_json, w.at, w.agent, w.seq),
             )
             conn.execute(
                 "INSERT OR REPLACE INTO attempts (run_id, step_id, attempt, started_at, strategy) "
