@@ -22,10 +22,10 @@ from typing import Any
 
 from plait import events
 from plait.clock import SYSTEM_CLOCK, Clock
+from plait.codefirst import FunctionRun, WorkflowFunction
 from plait.definition import WorkflowDefinition
 from plait.errors import PlaitError
 from plait.run_inputs import check_inputs
-from plait.codefirst import FunctionRun, WorkflowFunction
 from plait.runner import Restored, RunExecution
 from plait.store.base import RunRow, RunUpdated, StepRow, StepSettled, Store, StoreError
 from plait.types import StepStatus, WorkflowStatus
