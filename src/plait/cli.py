@@ -138,6 +138,11 @@ EXIT_PAUSED = 3
     is_flag=True,
     help="Stay alive while a step waits for a person, instead of pausing the run.",
 )
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write each step's inputs and outputs to this cassette (JSON), for replay in tests.",
+)
 @_log_format_option
 @_store_option
 @_debug_option
@@ -148,6 +153,7 @@ def run(
     as_json: bool,
     quiet: bool,
     wait_for_people: bool,
+    record: Path | None,
     log_format: str | None,
     store_url: str | None,
     debug: bool,
@@ -195,6 +201,7 @@ def run(
                 title=f"{definition.name} ({definition.workflow_id})",
                 step_ids=step_ids,
                 log_format=log_format,
+                record=record,
             )
         )
 
@@ -217,6 +224,7 @@ async def _drive(
     title: str = "",
     step_ids: tuple[str, ...] = (),
     log_format: str | None = None,
+    record: Path | None = None,
 ) -> int:
     """Open the engine on the store, run `work(engine)` with a progress view, print, exit code."""
     from plait import progress
@@ -224,6 +232,10 @@ async def _drive(
     from plait.store import default_store_url
 
     engine = WorkflowEngine(store=store_url or default_store_url(), wait_for_people=wait_for_people)
+    if record is not None:
+        from plait.testing.cassette import record_to
+
+        engine.add_listener(record_to(record))
     live = None
     if not quiet:
         if log_format == "json":

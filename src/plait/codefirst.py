@@ -34,7 +34,7 @@ from plait.definition import (
     WorkflowStep,
 )
 from plait.graph import CompiledStep, compile_step
-from plait.policies import Outcome, StepPolicies, _error_text
+from plait.policies import Deadlines, Outcome, StepPolicies, _error_text
 from plait.retry import RetryPolicy
 from plait.store import base as store
 from plait.types import StepStatus, WorkflowStatus
@@ -344,6 +344,7 @@ class FunctionRun(StepPolicies):
         self._waiting_people: set[int] = set()
         self._suspending: set[int] = set()
         self._in_flight = 0
+        self._deadlines = Deadlines()
         self._task: asyncio.Task[Any] | None = None
         self._suspended = False
         self._cancelled = False
@@ -463,6 +464,7 @@ class FunctionRun(StepPolicies):
             self._elapsed += self.clock.monotonic() - began
         if self.store_error is not None:
             self.status = WorkflowStatus.FAILED
+        self._deadlines.close()
         if self._listeners:
             self._emit(
                 events.RunFinished(
@@ -503,10 +505,15 @@ class FunctionRun(StepPolicies):
         for seq, (key, status) in enumerate(zip(self.keys, self.statuses, strict=True)):
             if status.succeeded or status in (StepStatus.FAILED, StepStatus.WAITING):
                 record = self.records[seq]
-                rows[seq] = StepRow(self.run_id, key, status.value,
-                                    record.attempts if record else 1, self.results[seq],
-                                    error=_error_text(record.error) if record and record.error
-                                    else None, seq=seq)
+                rows[seq] = StepRow(
+                    self.run_id,
+                    key,
+                    status.value,
+                    record.attempts if record else 1,
+                    self.results[seq],
+                    error=_error_text(record.error) if record and record.error else None,
+                    seq=seq,
+                )
         return rows
 
     def _next_key(self, name: str) -> tuple[int, str]:
@@ -534,7 +541,7 @@ class FunctionRun(StepPolicies):
         seq, key = self._next_key(step_fn.name)
         cs = replace(step_fn.compiled, index=seq, step_id=key)
         if instance is not None:
-            cs = replace(cs, fn=functools.partial(step_fn.fn, instance))
+            cs = replace(cs, fn=functools.partial(step_fn.compiled.fn, instance))
         return self._run_call(cs, seq, arguments)
 
     async def _run_call(self, cs: CompiledStep, seq: int, kwargs: dict[str, Any]) -> Any:
@@ -590,9 +597,12 @@ class FunctionRun(StepPolicies):
         if outcome.status.succeeded:
             return outcome.result
         assert outcome.error is not None
-        raise errors.StepFailedError(cs.step_id, outcome.attempts, outcome.error) from (
-            outcome.error
+        kind = (
+            errors.StepTimeoutError
+            if isinstance(outcome.error, TimeoutError)
+            else errors.StepFailedError
         )
+        raise kind(cs.step_id, outcome.attempts, outcome.error) from outcome.error
 
     async def _settle(self, cs: CompiledStep, seq: int, outcome: Outcome) -> None:
         record = self.records[seq]

@@ -54,6 +54,8 @@ class CompiledStep:
     cache: CachePolicy | None = None
     identity: str = ""
     """The action's name, for cache keys: `module:qualname` or the action text."""
+    simple: bool = False
+    """No cache, recovery or person involved: the runner takes its fast path."""
 
 
 async def _ask_a_person(**data: Any) -> Any:
@@ -370,6 +372,7 @@ def _compile_step(
         is_approval=step.kind == "approval",
         recovery=recovery,
         cache=step.cache,
+        simple=step.kind != "approval" and not recovery and step.cache is None,
         identity=action if isinstance(action, str) else _identity(fn),
     )
 

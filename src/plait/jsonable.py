@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
@@ -24,6 +25,8 @@ def to_jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, set | frozenset | tuple):
         return list(value)
+    if isinstance(value, Mapping):  # e.g. the lazy per-step details of a run summary
+        return dict(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal | PurePath):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import heapq
 import inspect
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
@@ -48,6 +49,84 @@ class AttemptTimeout(TimeoutError):
     """An attempt ran past the step's `timeout_seconds` and was cancelled."""
 
 
+class _Deadline:
+    __slots__ = ("at", "finished", "fired", "task")
+
+    def __init__(self, at: float, task: asyncio.Task[Any]) -> None:
+        self.at = at
+        self.task = task
+        self.fired = False
+        self.finished = False
+
+    def __lt__(self, other: _Deadline) -> bool:
+        return self.at < other.at
+
+
+class Deadlines:
+    """Attempt timeouts of one run, on a single timer.
+
+    `asyncio.timeout` costs a timer per attempt; here attempts join a heap and one
+    `call_at` serves the earliest deadline. Finished attempts are dropped lazily
+    (and the heap compacted once they are most of it). An expired attempt's task is
+    cancelled; the attempt sees `fired` and turns the cancellation into a timeout.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[_Deadline] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
+        self._finished = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, seconds: float, task: asyncio.Task[Any]) -> _Deadline:
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        deadline = _Deadline(loop.time() + seconds, task)
+        heapq.heappush(self._heap, deadline)
+        if deadline.at < self._timer_at:
+            self._arm(loop, deadline.at)
+        return deadline
+
+    def finish(self, deadline: _Deadline) -> None:
+        if not deadline.finished:
+            deadline.finished = True
+            self._finished += 1
+            if self._finished > 64 and self._finished * 2 > len(self._heap):
+                self._heap = [d for d in self._heap if not d.finished]
+                heapq.heapify(self._heap)
+                self._finished = 0
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._heap.clear()
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(at, self._expire)
+        self._timer_at = at
+
+    def _expire(self) -> None:
+        self._timer = None
+        self._timer_at = float("inf")
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        heap = self._heap
+        while heap and (heap[0].finished or heap[0].at <= now):
+            deadline = heapq.heappop(heap)
+            if deadline.finished:
+                self._finished -= 1
+            else:
+                deadline.fired = True
+                deadline.finished = True
+                deadline.task.cancel()
+        if heap:
+            self._arm(loop, heap[0].at)
+
+
 class Outcome(NamedTuple):
     """How a step ended, ready to be recorded."""
 
@@ -74,6 +153,7 @@ class StepPolicies:
     _listeners: tuple[events.Listener, ...]
     _waiting_people: set[int]
     _suspending: set[int]
+    _deadlines: Deadlines
 
     @property
     def workflow_id(self) -> str:
@@ -89,9 +169,16 @@ class StepPolicies:
         raise NotImplementedError
 
     async def _run_policies(
-        self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int
+        self,
+        cs: CompiledStep,
+        kwargs: dict[str, Any],
+        attempt: int,
+        failed: Exception | None = None,
     ) -> Outcome:
         """Everything from the cache lookup to the last recovery strategy.
+
+        `failed` is the error of attempt `attempt` when the caller already made it
+        (the runner's fast path for simple steps): policies continue from there.
 
         Raises:
             asyncio.CancelledError: the run is cancelled, or pauses around a person.
@@ -102,7 +189,9 @@ class StepPolicies:
         first = attempt
         journal = self._journal
         cache_key = None
-        if cs.cache is not None and self.results_cache is not None:
+        if failed is not None:
+            pass  # a simple step: no cache, no person, straight to the retry loop
+        elif cs.cache is not None and self.results_cache is not None:
             cache_key = _cache_key(cs, kwargs)
             if cache_key is not None:
                 found, value, _created = await self.results_cache.cache_get(cache_key)
@@ -141,6 +230,9 @@ class StepPolicies:
         while True:
             record.attempts = attempt
             try:
+                if failed is not None:
+                    error, failed = failed, None
+                    raise error
                 if cs.is_approval:
                     result = await self._ask_person(cs, kwargs, attempt)
                 else:
@@ -208,17 +300,28 @@ class StepPolicies:
                                 strategy,
                             )
                 return Outcome(StepStatus.FAILED, None, exc, attempt, "")
-            result_json = None
-            if journal is not None:
-                from plait.jsonable import dumps
+            return await self._completed(cs, kwargs, attempt, result, cache_key)
 
-                try:
-                    result_json = dumps(result)
-                except (TypeError, ValueError) as exc:
-                    return Outcome(StepStatus.FAILED, None, exc, attempt, "")
-            if self.results_cache is not None:
-                await self._remember(cs, kwargs, result, cache_key)
-            return Outcome(StepStatus.COMPLETED, result, None, attempt, "", result_json)
+    async def _completed(
+        self,
+        cs: CompiledStep,
+        kwargs: dict[str, Any],
+        attempt: int,
+        result: Any,
+        cache_key: str | None = None,
+    ) -> Outcome:
+        """A successful attempt: its JSON (for the journal) checked, the cache fed."""
+        result_json = None
+        if self._journal is not None:
+            from plait.jsonable import dumps
+
+            try:
+                result_json = dumps(result)
+            except (TypeError, ValueError) as exc:
+                return Outcome(StepStatus.FAILED, None, exc, attempt, "")
+        if self.results_cache is not None:
+            await self._remember(cs, kwargs, result, cache_key)
+        return Outcome(StepStatus.COMPLETED, result, None, attempt, "", result_json)
 
     async def _attempt(
         self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int, timeout: float | None = None
@@ -235,20 +338,25 @@ class StepPolicies:
         timeout = timeout or cs.timeout
         if timeout is None:
             result = await awaitable
-            if inspect.isawaitable(result):
+            if not cs.is_async and inspect.isawaitable(result):
                 result = await result
             return result
+        task = asyncio.current_task()
+        assert task is not None
+        deadline = self._deadlines.add(timeout, task)
         try:
-            async with asyncio.timeout(timeout) as scope:
-                result = await awaitable
-                if inspect.isawaitable(result):  # a plain function returning a coroutine
-                    result = await result
-        except TimeoutError:
-            if scope.expired():
+            result = await awaitable
+            if not cs.is_async and inspect.isawaitable(result):  # a plain fn returning a coro
+                result = await result
+        except asyncio.CancelledError:
+            if deadline.fired:
+                task.uncancel()
                 raise AttemptTimeout(
                     f"attempt {attempt} ran past timeout_seconds={timeout:g} and was cancelled"
                 ) from None
             raise
+        finally:
+            self._deadlines.finish(deadline)
         return result
 
     async def _ask_person(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int) -> Any:

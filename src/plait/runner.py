@@ -14,7 +14,6 @@ and parallel steps that finish together share one (group commit).
 from __future__ import annotations
 
 import asyncio
-import functools
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor
@@ -25,7 +24,7 @@ from plait import errors, events
 from plait.clock import SYSTEM_CLOCK, Clock
 from plait.context import StepContext
 from plait.graph import CompiledStep, Plan
-from plait.policies import ResultCache, StepPolicies, _error_text
+from plait.policies import AttemptTimeout, Deadlines, ResultCache, StepPolicies, _error_text
 from plait.scheduler import Scheduler
 from plait.store import base as store
 from plait.types import StepStatus, WorkflowStatus
@@ -98,6 +97,10 @@ class RunExecution(StepPolicies):
         self.store_error: BaseException | None = None
         """Set when the store failed mid-run: the run stopped but stays resumable."""
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._started_steps: set[int] = set()
+        """Steps whose task has started running (a task cancelled before that never
+        reaches its own handler, so whoever cancels it settles it)."""
+        self._deadlines = Deadlines()
         self._listeners = tuple(listeners)
         self._executor = executor
         self._journal = journal
@@ -187,6 +190,7 @@ class RunExecution(StepPolicies):
         if self.store_error is not None:
             self.status = WorkflowStatus.FAILED
         if self.status.is_terminal or self.status is WorkflowStatus.PAUSED:
+            self._deadlines.close()
             self._mark_unstarted()
             if self._listeners:
                 self._emit(
@@ -209,9 +213,29 @@ class RunExecution(StepPolicies):
     def cancel(self) -> None:
         """Cancel in-flight steps; `run()` then returns CANCELLED."""
         self.scheduler.cancel()
-        for task in list(self._tasks.values()):
-            task.cancel()
+        self._cancel_tasks("the run was cancelled")
         self._wake_if_idle()
+
+    def _cancel_tasks(self, reason: str, *, only_unreasoned: bool = False) -> None:
+        """Cancel every in-flight step; settle at once those that never started."""
+        for i, task in list(self._tasks.items()):
+            record = self.records[i]
+            if record is not None and not (only_unreasoned and record.reason):
+                record.reason = reason
+            task.cancel()
+            if i not in self._started_steps:
+                del self._tasks[i]
+                self._record_outcome(
+                    i,
+                    StepStatus.CANCELLED,
+                    None,
+                    None,
+                    record.attempts if record else 0,
+                    (record.reason if record else "") or reason,
+                    None,
+                    None,
+                )
+                self.scheduler.finished(i, StepStatus.CANCELLED)
 
     @property
     def duration(self) -> float:
@@ -373,11 +397,9 @@ class RunExecution(StepPolicies):
                 )
                 work.extend(sched.finished(i, StepStatus.SKIPPED))
                 continue
-            attempt = self._attempt_base.get(i, 0) + 1
+            attempt = self._attempt_base.get(i, 0) + 1 if self._attempt_base else 1
             clock = self.clock
-            self.records[i] = StepRecord(
-                attempts=attempt, started_at=clock.time(), started=clock.monotonic(), inputs=kwargs
-            )
+            self.records[i] = StepRecord(attempt, started=clock.monotonic(), inputs=kwargs)
             if writes is not None:
                 writes.append(
                     store.AttemptStarted(
@@ -397,44 +419,16 @@ class RunExecution(StepPolicies):
         if sched._skipped_outbox:
             self._report_skips(writes)
         if sched.stopping and self._tasks and not sched.cancelled:
-            for j, task in list(self._tasks.items()):  # fail fast: siblings stop now
-                record = self.records[j]
-                if record is not None and not record.reason:
-                    record.reason = "another step failed"
-                task.cancel()
+            self._cancel_tasks("another step failed", only_unreasoned=True)  # fail fast
         return launches
 
     def _launch(self, launches: list[Launch]) -> None:
         if launches:
             create = asyncio.get_running_loop().create_task
+            tasks = self._tasks
             for cs, kwargs, attempt in launches:
-                task = create(
-                    self._execute(cs, kwargs, attempt), name=f"plait:{self.run_id}:{cs.step_id}"
-                )
-                task.add_done_callback(functools.partial(self._on_task_done, cs.index))
-                self._tasks[cs.index] = task
+                tasks[cs.index] = create(self._execute(cs, kwargs, attempt))
         self._wake_if_idle()
-
-    def _on_task_done(self, i: int, task: asyncio.Task[None]) -> None:
-        # A task cancelled before its first line never ran its own handler: settle it here.
-        if self._tasks.get(i) is task:
-            del self._tasks[i]
-            if i in self._suspending:
-                self._suspending.discard(i)
-                return
-            record = self.records[i]
-            reason = (record.reason if record else "") or "the run was cancelled"
-            self._record_outcome(
-                i,
-                StepStatus.CANCELLED,
-                None,
-                None,
-                record.attempts if record else 0,
-                reason,
-                None,
-                None,
-            )
-            self._launch(self._prepare(self.scheduler.finished(i, StepStatus.CANCELLED), None))
 
     def _abandon(self, launches: list[Launch]) -> None:
         """Released steps that will not start after all (the run is stopping)."""
@@ -447,8 +441,45 @@ class RunExecution(StepPolicies):
 
     async def _execute(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int) -> None:
         i = cs.index
+        self._started_steps.add(i)
         try:
-            outcome = await self._run_policies(cs, kwargs, attempt)
+            if cs.simple and cs.is_async and not cs.wants_context:
+                # The fast path: one await of the action, policies only if it fails.
+                timeout = cs.timeout
+                try:
+                    if timeout is None:
+                        result = await cs.fn(**kwargs)
+                    else:
+                        task = self._tasks[i]
+                        deadline = self._deadlines.add(timeout, task)
+                        try:
+                            result = await cs.fn(**kwargs)
+                        finally:
+                            self._deadlines.finish(deadline)
+                except asyncio.CancelledError:
+                    if timeout is not None and deadline.fired:
+                        self._tasks[i].uncancel()
+                        outcome = await self._run_policies(
+                            cs,
+                            kwargs,
+                            attempt,
+                            AttemptTimeout(
+                                f"attempt {attempt} ran past timeout_seconds={timeout:g} and was "
+                                "cancelled"
+                            ),
+                        )
+                        await self._settle(i, *outcome)
+                        return
+                    raise
+                except Exception as exc:
+                    outcome = await self._run_policies(cs, kwargs, attempt, exc)
+                else:
+                    if self._journal is None:  # simple steps feed no cache either
+                        self._settle_now(i, StepStatus.COMPLETED, result, attempt)
+                        return
+                    outcome = await self._completed(cs, kwargs, attempt, result)
+            else:
+                outcome = await self._run_policies(cs, kwargs, attempt)
         except asyncio.CancelledError:
             if i in self._suspending:  # waiting for a person; the run pauses around it
                 self._suspending.discard(i)
@@ -482,6 +513,15 @@ class RunExecution(StepPolicies):
 
     # --- finishing steps -------------------------------------------------------------
 
+    def _settle_now(self, i: int, status: StepStatus, result: Any, attempts: int) -> None:
+        """`_settle` for a run without a journal: nothing to wait for."""
+        self._tasks.pop(i, None)
+        self._started_steps.discard(i)
+        self._record_outcome(i, status, result, None, attempts, "", None, None)
+        self._launch(self._prepare(self.scheduler.finished(i, status), None))
+        if self._waiting_people:
+            self._maybe_suspend()
+
     async def _settle(
         self,
         i: int,
@@ -494,6 +534,7 @@ class RunExecution(StepPolicies):
         strategy: str | None = None,
     ) -> None:
         self._tasks.pop(i, None)
+        self._started_steps.discard(i)
         writes: list[store.Write] | None = [] if self._journal is not None else None
         self._record_outcome(
             i, status, result, error, attempts, reason, result_json, writes, strategy
@@ -535,7 +576,7 @@ class RunExecution(StepPolicies):
         if record.started:
             record.duration = self.clock.monotonic() - record.started
         cs = self.plan.steps[i]
-        if status.succeeded:
+        if status in _SUCCEEDED:
             self.results[i] = result
         elif status is StepStatus.FAILED and error is not None:
             wrapped = (
@@ -617,10 +658,8 @@ class RunExecution(StepPolicies):
         if self.store_error is None:
             self.store_error = exc
             self.error = exc
-        sched = self.scheduler
-        sched.stopping = True
-        for task in list(self._tasks.values()):
-            task.cancel()
+        self.scheduler.stopping = True
+        self._cancel_tasks("the store failed")
 
     def _wake_if_idle(self) -> None:
         future = self._idle
@@ -630,11 +669,7 @@ class RunExecution(StepPolicies):
     async def _stop_everything(self, reason: str) -> None:
         self.scheduler.stopping = True  # cancelled steps must not release their dependents
         tasks = list(self._tasks.values())
-        for i, task in list(self._tasks.items()):
-            record = self.records[i]
-            if record is not None:
-                record.reason = reason
-            task.cancel()
+        self._cancel_tasks(reason)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -659,19 +694,12 @@ class RunExecution(StepPolicies):
     def summary(self) -> dict[str, Any]:
         """The run as the guide's engine returns it, with per-step details added."""
         ids = self.plan.ids
-        completed = [ids[i] for i, s in enumerate(self.statuses) if s.succeeded]
-        results = {ids[i]: self.results[i] for i, s in enumerate(self.statuses) if s.succeeded}
-        steps: dict[str, dict[str, Any]] = {}
-        for i, sid in enumerate(ids):
-            record = self.records[i]
-            steps[sid] = {
-                "status": self.statuses[i].value,
-                "attempts": record.attempts if record else 0,
-                "strategies": list(record.strategies) if record else [],
-                "duration_s": record.duration if record else None,
-                "error": describe_error(record.error) if record else None,
-                "reason": record.reason if record else "",
-            }
+        ok = _SUCCEEDED
+        statuses = self.statuses
+        results_list = self.results
+        completed = [ids[i] for i, s in enumerate(statuses) if s in ok]
+        results = {ids[i]: results_list[i] for i, s in enumerate(statuses) if s in ok}
+        steps = StepDetails(ids, self.plan.index_of, statuses, self.records)
         output = None
         output_error = None
         if self.status is WorkflowStatus.COMPLETED and self.plan.definition.output is not None:
@@ -700,6 +728,51 @@ class RunExecution(StepPolicies):
             "usage": dict(self.usage),
             "duration_s": self._elapsed,
         }
+
+
+_SUCCEEDED = frozenset(s for s in StepStatus if s.succeeded)
+
+
+class StepDetails(Mapping[str, dict[str, Any]]):
+    """Per-step details of a run summary, built when read (a 100k-step run pays on use)."""
+
+    __slots__ = ("_ids", "_index", "_records", "_statuses")
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        index: Mapping[str, int],
+        statuses: Sequence[StepStatus],
+        records: Sequence[StepRecord | None],
+    ) -> None:
+        self._ids = ids
+        self._index = index
+        self._statuses = list(statuses)
+        self._records = list(records)
+
+    def __getitem__(self, step_id: str) -> dict[str, Any]:
+        i = self._index[step_id]
+        record = self._records[i]
+        return {
+            "status": self._statuses[i].value,
+            "attempts": record.attempts if record else 0,
+            "strategies": list(record.strategies) if record else [],
+            "duration_s": record.duration if record else None,
+            "error": describe_error(record.error) if record else None,
+            "reason": record.reason if record else "",
+        }
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self.items()) == other if isinstance(other, Mapping) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
 
 
 def describe_error(error: BaseException | None) -> str | None:

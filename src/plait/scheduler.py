@@ -154,6 +154,22 @@ class Scheduler:
     # --- internals -------------------------------------------------------------------
 
     def _propagate(self, i: int, status: StepStatus, out: list[int] | None) -> None:
+        succs = self.plan.succs[i]
+        if status in _OK and out is not None:  # the common case, kept lean
+            waiting = self.waiting
+            n_ok = self.n_ok
+            pending = StepStatus.PENDING
+            for j in succs:
+                n_ok[j] += 1
+                waiting[j] -= 1
+                if not waiting[j] and self.status[j] is pending:
+                    if n_ok[j] == len(self.plan.preds[j]) or self._may_run(
+                        j, len(self.plan.preds[j])
+                    ):
+                        self._offer(j, out)
+                    else:
+                        self._skip(j, out)
+            return
         # Worklist rather than recursion: a skip may cascade down a 100k-step chain.
         work = [(i, status)]
         preds = self.plan.preds
@@ -173,11 +189,19 @@ class Scheduler:
                     if out is not None:
                         self._offer(j, out)
                 else:
-                    self.status[j] = StepStatus.SKIPPED
-                    self.finished_count += 1
-                    self.skip_reasons[j] = self._skip_reason(j)
-                    self._skipped_outbox.append(j)
+                    self._mark_skipped(j)
                     work.append((j, StepStatus.SKIPPED))
+
+    def _mark_skipped(self, j: int) -> None:
+        self.status[j] = StepStatus.SKIPPED
+        self.finished_count += 1
+        self.skip_reasons[j] = self._skip_reason(j)
+        self._skipped_outbox.append(j)
+
+    def _skip(self, j: int, out: list[int]) -> None:
+        """Skip `j` by its trigger rule, and whatever that skip cascades to."""
+        self._mark_skipped(j)
+        self._propagate(j, StepStatus.SKIPPED, out)
 
     def _may_run(self, j: int, n: int) -> bool:
         rule = self._rules[j]

@@ -76,7 +76,7 @@ def test_the_generated_tests_pass_with_pytest(template: str, tmp_path: Path) -> 
     )
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "3 passed" in completed.stdout
+    assert "5 passed" in completed.stdout
 
 
 def test_existing_files_are_never_overwritten_and_nothing_is_half_written(
