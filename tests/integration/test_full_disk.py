@@ -134,8 +134,10 @@ class Big:
     async def __call__(self) -> str:
         STARTED.append("big")
         store = self.fill
-        if store is not None:
+        if store is not None:  # both connections: the journal writes through the second
             await store._call(lambda: store._db.execute("PRAGMA max_page_count = 1"))
+            assert store._fast is not None
+            store._fast.execute("PRAGMA max_page_count = 1")
         return "x" * 100_000
 
 
