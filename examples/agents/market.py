@@ -273,22 +273,6 @@ def synthesize(
     }
 
 
-def synthesize_with_llm(
-    *,
-    competitor: dict[str, Any],
-    sentiment: dict[str, Any],
-    pricing: dict[str, Any],
-    trends: dict[str, Any],
-) -> dict[str, Any]:
-    """Stand-in for the LLM synthesis (same inputs, same result shape as `synthesize`).
-
-    It fails clearly rather than letting ``use_llm=true`` produce nothing.
-    """
-    raise RuntimeError(
-        "the LLM synthesis is not available yet; run with use_llm=false (the default)"
-    )
-
-
 def write_report(
     *, syntheses: list[dict[str, Any] | None], pricing: dict[str, Any], output_path: str
 ) -> dict[str, Any]:
@@ -299,6 +283,8 @@ def write_report(
     if len(ran) != 1:
         raise ValueError(f"expected exactly one synthesis to have run, got {len(ran)}")
     synthesis = ran[0]
+    if "parsed" in synthesis:  # the LLM step's result: its validated JSON reply
+        synthesis = synthesis["parsed"]
     report = generate_report(
         title="Market research",
         subtitle=synthesis["headline"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from example_support import direct_upstream, run_example
 
 from plait.engine import WorkflowEngine
@@ -60,13 +61,15 @@ async def test_the_synthesis_crosses_trends_with_features_and_writes_the_report(
     assert "| Halden Systems | 34 | 6 | 5.67 |" in markdown
 
 
-async def test_use_llm_switches_the_synthesis_and_says_it_is_not_there_yet(
-    sandbox: Path, engine: WorkflowEngine
+async def test_use_llm_without_a_key_fails_naming_the_variable_to_set(
+    sandbox: Path, engine: WorkflowEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     result = await run_example(engine, WORKFLOW, use_llm=True)
 
     assert result["status"] == "failed"
     assert result["failed_step"] == "synthesize_llm"
-    assert "not available yet" in result["error"]
+    assert "OPENAI_API_KEY" in result["error"]
     assert result["steps"]["synthesize_offline"]["status"] == "skipped"
     assert not (sandbox / ".plait/reports/market_research.md").exists()

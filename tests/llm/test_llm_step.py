@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -529,3 +530,33 @@ async def test_a_refused_key_is_final_even_without_no_retry_on(llm_server: FakeO
     assert result["status"] == "failed"
     assert result["steps"]["ask"]["attempts"] == 1
     assert len(llm_server.requests) == 1
+
+
+async def test_the_market_research_example_synthesises_with_the_llm_when_asked(
+    llm_server: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plait.loader import load_workflow
+
+    repo = Path(__file__).parents[2]
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{llm_server.url}")
+    reply = {
+        "headline": "Lead on maintenance",
+        "opportunities": ["Bundle alerts"],
+        "risks": ["Price war"],
+        "actions": ["Ship the add-on"],
+    }
+    llm_server.queue(Reply(content=json.dumps(reply)))
+    definition = load_workflow(repo / "examples" / "market_research.yaml")
+    result = await plait.WorkflowEngine().execute_workflow(
+        definition,
+        {"use_llm": True, "llm_model": "served-model", "output_path": str(tmp_path / "report.md")},
+    )
+
+    assert result["status"] == "completed", result["error"]
+    assert result["steps"]["synthesize_offline"]["status"] == "skipped"
+    assert result["results"]["synthesize_llm"]["parsed"] == reply
+    prompt = llm_server.requests[0].messages[-1]["content"]
+    assert "Competitors:" in prompt and "Halden Systems" in prompt
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Lead on maintenance" in report and "Ship the add-on" in report
