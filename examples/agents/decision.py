@@ -219,3 +219,12 @@ def recommend(
         next_steps.append(f"Deepen the {decision['weakest']} analysis; it scored lowest.")
         next_steps.extend(f"Quantify mitigation for: {r}." for r in risk["top_risks"])
     return {"recommendation": verdict, "headline": headline, "next_steps": next_steps}
+
+
+def present(*, written: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """The recommendation that was written: by the rules, or by the LLM step (its JSON)."""
+    ran = [w for w in written if w is not None]
+    if len(ran) != 1:
+        raise ValueError(f"expected exactly one recommendation, got {len(ran)}")
+    chosen = ran[0]
+    return dict(chosen["parsed"]) if "parsed" in chosen else chosen

@@ -560,3 +560,27 @@ async def test_the_market_research_example_synthesises_with_the_llm_when_asked(
     assert "Competitors:" in prompt and "Halden Systems" in prompt
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "Lead on maintenance" in report and "Ship the add-on" in report
+
+
+async def test_the_decision_example_writes_its_recommendation_with_the_llm_when_asked(
+    llm_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plait.loader import load_workflow
+
+    repo = Path(__file__).parents[2]
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{llm_server.url}")
+    reply = {"headline": "Invest, with a board seat", "next_steps": ["Sign the term sheet"]}
+    llm_server.queue(Reply(content=json.dumps(reply)))
+    definition = load_workflow(repo / "examples" / "investment_decision.yaml")
+    offline = await plait.WorkflowEngine().execute_workflow(definition)
+    result = await plait.WorkflowEngine().execute_workflow(
+        definition, {"use_llm": True, "llm_model": "served-model"}
+    )
+
+    assert result["status"] == "completed", result["error"]
+    assert result["steps"]["recommend_offline"]["status"] == "skipped"
+    assert result["output"]["recommendation"] == "Invest, with a board seat"
+    assert result["output"]["next_steps"] == ["Sign the term sheet"]
+    assert result["output"]["decision"] == offline["output"]["decision"] == "invest"
+    assert '"decision": "invest"' in llm_server.requests[0].messages[-1]["content"]
