@@ -45,11 +45,12 @@ async def list_runs(
 async def get_run(run_id: str, s: ServicesDep) -> dict[str, Any]:
     row = await s.store.get_run(run_id)
     definition = _definition_of(s, row)
+    rows = await s.store.get_steps(run_id)
     detail = views.workflow_detail(definition) if definition is not None else None
+    if detail is None:  # a code-first run: draw the calls it made
+        detail = views.call_graph(row, rows)
     order = [st["step_id"] for st in detail["steps"]] if detail else []
-    steps = views.step_views(
-        await s.store.get_steps(run_id), await s.store.get_attempts(run_id), order
-    )
+    steps = views.step_views(rows, await s.store.get_attempts(run_id), order)
     requests = []
     for step in steps:
         if step["status"] in ("waiting", "running") or step.get("kind") == "approval":

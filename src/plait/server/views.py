@@ -7,6 +7,7 @@ a run, its steps (each with its attempts), a request for a person, a workflow.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -122,3 +123,60 @@ def _name(action: Any) -> str | None:
     if action is None:
         return None
     return f"{getattr(action, '__module__', '?')}:{getattr(action, '__qualname__', repr(action))}"
+
+
+def call_graph(run: RunRow, rows: Sequence[StepRow]) -> dict[str, Any] | None:
+    """The graph of the step calls a code-first run made, for drawing it like a declared one.
+
+    Calls are ordered by their sequence number; a call that started before the previous
+    one finished ran beside it (an `asyncio.gather`), so the calls fall into groups and
+    each group follows the one before.
+    """
+    calls = sorted((r for r in rows if r.seq is not None), key=lambda r: r.seq or 0)
+    if not calls:
+        return None
+    groups: list[list[StepRow]] = []
+    for row in calls:
+        current = groups[-1] if groups else None
+        if current is not None and _overlaps(current, row):
+            current.append(row)
+        else:
+            groups.append([row])
+    ids = [r.step_id for r in calls]
+    index = {sid: k for k, sid in enumerate(ids)}
+    preds: list[list[int]] = [[] for _ in ids]
+    for before, after in itertools.pairwise(groups):
+        for row in after:
+            preds[index[row.step_id]] = [index[b.step_id] for b in before]
+    return {
+        "workflow_id": run.workflow_id,
+        "name": run.workflow_name or run.workflow_id,
+        "description": "the step calls this code-first run made",
+        "source": run.source,
+        "inputs": [],
+        "triggers": [],
+        "steps": [
+            {
+                "step_id": sid,
+                "kind": "task",
+                "agent": calls[k].agent,
+                "action": None,
+                "description": "",
+                "dependencies": [ids[p] for p in preds[k]],
+                "condition": None,
+                "trigger_rule": "all_success",
+                "retry_count": None,
+                "timeout_seconds": None,
+            }
+            for k, sid in enumerate(ids)
+        ],
+        "edges": [{"source": ids[p], "target": ids[k]} for k in range(len(ids)) for p in preds[k]],
+        "graph": layout(ids, preds),
+    }
+
+
+def _overlaps(group: Sequence[StepRow], row: StepRow) -> bool:
+    started = row.started_at
+    if started is None:
+        return False
+    return any(g.finished_at is None or g.finished_at > started for g in group)
