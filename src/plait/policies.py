@@ -58,9 +58,6 @@ class _Deadline:
         self.fired = False
         self.finished = False
 
-    def __lt__(self, other: _Deadline) -> bool:
-        return self.at < other.at
-
 
 class Deadlines:
     """Attempt timeouts of one run, on a single timer.
@@ -72,7 +69,9 @@ class Deadlines:
     """
 
     def __init__(self) -> None:
-        self._heap: list[_Deadline] = []
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        """(time, tie-breaker, deadline): tuples compare in C, which keeps pushes cheap."""
+        self._count = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
         self._finished = 0
@@ -83,7 +82,8 @@ class Deadlines:
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
         deadline = _Deadline(loop.time() + seconds, task)
-        heapq.heappush(self._heap, deadline)
+        self._count += 1
+        heapq.heappush(self._heap, (deadline.at, self._count, deadline))
         if deadline.at < self._timer_at:
             self._arm(loop, deadline.at)
         return deadline
@@ -93,7 +93,7 @@ class Deadlines:
             deadline.finished = True
             self._finished += 1
             if self._finished > 64 and self._finished * 2 > len(self._heap):
-                self._heap = [d for d in self._heap if not d.finished]
+                self._heap = [entry for entry in self._heap if not entry[2].finished]
                 heapq.heapify(self._heap)
                 self._finished = 0
 
@@ -115,8 +115,8 @@ class Deadlines:
         loop = asyncio.get_running_loop()
         now = loop.time()
         heap = self._heap
-        while heap and (heap[0].finished or heap[0].at <= now):
-            deadline = heapq.heappop(heap)
+        while heap and (heap[0][2].finished or heap[0][0] <= now):
+            deadline = heapq.heappop(heap)[2]
             if deadline.finished:
                 self._finished -= 1
             else:
@@ -124,7 +124,7 @@ class Deadlines:
                 deadline.finished = True
                 deadline.task.cancel()
         if heap:
-            self._arm(loop, heap[0].at)
+            self._arm(loop, heap[0][0])
 
 
 class Outcome(NamedTuple):

@@ -96,12 +96,21 @@ def test_no_completed_call_runs_again_across_sigkills(tmp_path: Path) -> None:
     command = ["run", "flow.py:fan", "-i", f"count={COUNT}", "--json"]
     run_id = None
     outcome = None
-    for _ in range(40):
+    for _ in range(60):
         proc = start(*command)
-        deadline = time.monotonic() + rng.uniform(0.4, 0.9)
-        while proc.poll() is None and time.monotonic() < deadline:
+        # Kill only once this process has started some work (however slow its start-up
+        # on a loaded machine), at a random moment after that; after enough kills, let
+        # the run finish.
+        logged = len(log.read_text().splitlines()) if log.exists() else 0
+        while proc.poll() is None and kills < 12:
+            now = len(log.read_text().splitlines()) if log.exists() else 0
+            if now > logged:
+                break
             time.sleep(0.01)
-        if proc.poll() is None:
+        deadline = time.monotonic() + rng.uniform(0.0, 0.4)
+        while proc.poll() is None and time.monotonic() < deadline and kills < 12:
+            time.sleep(0.01)
+        if proc.poll() is None and kills < 12:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
