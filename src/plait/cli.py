@@ -8,7 +8,7 @@ commands so `plait --help` starts fast.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -143,6 +143,9 @@ EXIT_PAUSED = 3
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write each step's inputs and outputs to this cassette (JSON), for replay in tests.",
 )
+@click.option(
+    "--detach", is_flag=True, help="Enqueue the run for `plait worker`s (postgresql:// store)."
+)
 @_log_format_option
 @_store_option
 @_debug_option
@@ -157,6 +160,7 @@ def run(
     log_format: str | None,
     store_url: str | None,
     debug: bool,
+    detach: bool = False,
 ) -> None:
     """Run a workflow to its end; the run is kept in the store, so it can be resumed.
 
@@ -187,6 +191,12 @@ def run(
             ),
             **values,
         }
+
+        if detach:  # the fleet runs it; print the run id
+            from plait.fleet.cli import detach as enqueue
+
+            click.echo(asyncio.run(enqueue(store_url or "", definition, inputs)))
+            return EXIT_OK
 
         async def go(engine: WorkflowEngine) -> dict[str, Any]:
             return await engine.execute_workflow(definition, inputs)
@@ -632,19 +642,40 @@ def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _serve(ctx: click.Context) -> None:
-    """Serve the HTTP API, event triggers, schedules and the web dashboard."""
-    from plait.server.cli import serve as serve_command
+def _forwarding(name: str, target: str, summary: str) -> None:
+    """Register `plait NAME` as a thin command that imports its real one only when used.
 
-    serve_command.main(args=ctx.args, prog_name="plait serve", standalone_mode=True)
+    Keeps `plait --help` fast: the stream and fleet commands pull in heavier modules.
+    """
 
+    def forward(ctx: click.Context) -> None:
+        module_name, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        command.main(args=ctx.args, prog_name=f"plait {name}", standalone_mode=True)
 
-if importlib.util.find_spec("plait.server") is not None:  # present in source checkouts
+    forward.__doc__ = summary
     main.command(
-        "serve",
+        name,
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
         add_help_option=False,
-    )(click.pass_context(_serve))
+    )(click.pass_context(forward))
+
+
+_forwarding(
+    "serve",
+    "plait.server.cli:serve",
+    "Serve the HTTP API, event triggers, schedules and the web dashboard.",
+)
+_forwarding(
+    "stream",
+    "plait.streams.cli:stream",
+    "Run streams: windows of events, a workflow per window (`plait stream --help`).",
+)
+_forwarding(
+    "worker",
+    "plait.fleet.cli:worker",
+    "Run steps of any run in a shared PostgreSQL store, as one of a fleet.",
+)
 
 
 @main.group()

@@ -160,6 +160,9 @@ class WorkflowStep:
     cache: CachePolicy | None = None
     source: SourceMap | None = field(default=None, compare=False, repr=False)
     """Where the step was declared, for error messages (set by the loader)."""
+    executor: str | None = None
+    """Where the action runs: `local` (default), `process` (a process pool, for CPU-bound
+    Python) or `ray` (Ray tasks on a cluster); None takes the workflow's `executor`."""
 
     def __post_init__(self) -> None:
         # Freeze the containers a caller may still hold, so a definition cannot
@@ -219,6 +222,8 @@ class WorkflowDefinition:
     """Events and schedules that start runs when the workflow is served (`plait serve`)."""
     source: str | None = field(default=None, compare=False, repr=False)
     """The file the definition came from, if any."""
+    executor: str | None = None
+    """Where steps that name none run their actions: `local`, `process` or `ray`."""
     _plan: Plan | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -33,6 +33,8 @@ from plait.types import StepStatus, WorkflowStatus
 MAX_CRASHES_PER_STEP = 5
 """A step whose process died this many times while it ran is failed (a poison step)."""
 HEARTBEAT_STALE_S = 30.0
+FLEET_OWNER = "fleet"
+"""The owner of runs enqueued for `plait worker`s (no single process executes them)."""
 
 
 class ResumeRefusedError(PlaitError):
@@ -485,7 +487,8 @@ class WorkflowEngine:
         return [
             r
             for r in rows
-            if r.owner != self.owner and not owner_is_alive(r.owner, r.heartbeat_at, now)
+            if r.owner not in (self.owner, FLEET_OWNER)  # the fleet's runs are the fleet's
+            and not owner_is_alive(r.owner, r.heartbeat_at, now)
         ]
 
     async def rerun(

@@ -55,6 +55,8 @@ class CompiledStep:
     identity: str = ""
     """The action's name, for cache keys: `module:qualname` or the action text."""
     simple: bool = False
+    executor: str | None = None
+    """`process` or `ray` (see `plait.executors`); None runs the action in this process."""
     """No cache, recovery or person involved: the runner takes its fast path."""
 
 
@@ -162,6 +164,7 @@ def compile_plan(definition: WorkflowDefinition) -> Plan:
                 preds[position],
                 problems,
                 tuple(definition.recovery),
+                default_executor=definition.executor,
             )
         )
 
@@ -218,6 +221,7 @@ def _compile_step(
     problems: _Problems,
     default_recovery: tuple[RecoveryStrategy, ...] = (),
     check_args: bool = True,
+    default_executor: str | None = None,
 ) -> CompiledStep | None:
     ok = True
 
@@ -225,6 +229,12 @@ def _compile_step(
         nonlocal ok
         ok = False
         problems.add(message, step, position, field)
+
+    executor = step.executor or default_executor
+    if executor == "local":
+        executor = None
+    elif executor not in (None, "process", "ray"):
+        bad(f"executor must be local, process or ray, not {executor!r}", "executor")
 
     # Action: a callable, or text naming one.
     fn: Callable[..., Any] | None = None
@@ -372,8 +382,9 @@ def _compile_step(
         is_approval=step.kind == "approval",
         recovery=recovery,
         cache=step.cache,
-        simple=step.kind != "approval" and not recovery and step.cache is None,
+        simple=step.kind != "approval" and not recovery and step.cache is None and not executor,
         identity=action if isinstance(action, str) else _identity(fn),
+        executor=executor,
     )
 
 

@@ -110,6 +110,7 @@ class StepSpec(_Model):
     recovery: list[RecoverySpec] | None = None
     cache: CacheSpec | None = None
     description: str = ""
+    executor: Literal["local", "process", "ray"] | None = None
 
     @field_validator("timeout_seconds", mode="before")
     @classmethod
@@ -143,6 +144,7 @@ class WorkflowSpec(_Model):
     budget: BudgetSpec | None = None
     recovery: list[RecoverySpec] = Field(default_factory=list)
     triggers: list[TriggerSpec] = Field(default_factory=list)
+    executor: Literal["local", "process", "ray"] | None = None
 
     @field_validator("timeout_seconds", mode="before")
     @classmethod
@@ -228,6 +230,7 @@ def parse_workflow(text: str, *, source: str | None = None) -> WorkflowDefinitio
         output=spec.output,
         max_concurrency=spec.max_concurrency,
         agent_concurrency=spec.agent_concurrency,
+        executor=spec.executor,
         on_failure=spec.on_failure,
         timeout_seconds=spec.timeout_seconds,
         budget=Budget(spec.budget.max_cost_usd, spec.budget.max_tokens) if spec.budget else None,
@@ -277,6 +280,7 @@ def _build_step(
         kind=spec.kind,
         approval=approval,
         agent=spec.agent,
+        executor=spec.executor,
         action=spec.action,
         inputs=spec.inputs,
         dependencies=spec.dependencies,

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import heapq
 import inspect
+from collections.abc import Awaitable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
@@ -330,7 +331,12 @@ class StepPolicies:
         if cs.wants_context:
             host = cast("ContextHost", self)  # every host of these policies is one
             fn = functools.partial(fn, context=StepContext(host, cs.step_id, attempt))
-        if cs.is_async:
+        awaitable: Awaitable[Any]
+        if cs.executor is not None:  # another process or machine (plait.executors)
+            from plait import executors
+
+            awaitable = executors.run(cs.executor, fn, kwargs)
+        elif cs.is_async:
             awaitable = fn(**kwargs)
         else:
             loop = asyncio.get_running_loop()

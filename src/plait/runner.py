@@ -375,18 +375,7 @@ class RunExecution(StepPolicies):
             k += 1
             cs = self.plan.steps[i]
             try:
-                if cs.dynamic_inputs:
-                    kwargs = dict(cs.const_inputs)
-                    for key, resolve in cs.dynamic_inputs:
-                        kwargs[key] = resolve(self)
-                else:
-                    kwargs = cs.const_inputs
-                verdict = True
-                if cs.condition is not None:
-                    if cs.condition_is_callable:
-                        verdict = cs.condition(StepContext(self))
-                    else:
-                        verdict = cs.condition(self)
+                kwargs, verdict = self.resolve(cs)
             except Exception as exc:  # a reference or condition that cannot be evaluated
                 self._record_outcome(i, StepStatus.FAILED, None, exc, 0, "", None, writes)
                 work.extend(sched.finished(i, StepStatus.FAILED))
@@ -421,6 +410,28 @@ class RunExecution(StepPolicies):
         if sched.stopping and self._tasks and not sched.cancelled:
             self._cancel_tasks("another step failed", only_unreasoned=True)  # fail fast
         return launches
+
+    def resolve(self, cs: CompiledStep) -> tuple[dict[str, Any], Any]:
+        """A released step's inputs and its condition's verdict, from the results so far.
+
+        Public so a fleet worker evaluates a step exactly as a local run does.
+
+        Raises:
+            Exception: a reference or condition cannot be evaluated.
+        """
+        if cs.dynamic_inputs:
+            kwargs = dict(cs.const_inputs)
+            for key, resolve in cs.dynamic_inputs:
+                kwargs[key] = resolve(self)
+        else:
+            kwargs = cs.const_inputs
+        verdict = True
+        if cs.condition is not None:
+            if cs.condition_is_callable:
+                verdict = cs.condition(StepContext(self))
+            else:
+                verdict = cs.condition(self)
+        return kwargs, verdict
 
     def _launch(self, launches: list[Launch]) -> None:
         if launches:

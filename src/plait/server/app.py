@@ -13,7 +13,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from plait.server import api_events, api_monitoring, api_runs, api_workflows, pages, problems
+from plait.server import (
+    api_events,
+    api_monitoring,
+    api_runs,
+    api_streams,
+    api_workflows,
+    pages,
+    problems,
+)
 from plait.server.config import ServerConfig
 from plait.server.middleware import RequestGuard
 from plait.server.services import Services
@@ -48,6 +56,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(api_workflows.router)
     app.include_router(api_runs.router)
     app.include_router(api_events.router)
+    app.include_router(api_streams.router)
     pages.install(app)
     app.add_middleware(
         RequestGuard,

@@ -249,7 +249,7 @@ def default_store_url() -> str:
 
 
 def open_store(url: str | None = None) -> Store:
-    """A store for `url`: `sqlite:///path`, a bare `.db` path, or `memory://`.
+    """A store for `url`: `sqlite:///path`, a bare `.db` path, `postgresql://...`, or `memory://`.
 
     The store still has to be opened (`await store.open()`).
     """
@@ -265,6 +265,10 @@ def open_store(url: str | None = None) -> Store:
         # As in SQLAlchemy: sqlite:///relative.db, sqlite:////absolute/path.db
         path = rest[3:] if rest.startswith("///") else rest.removeprefix("//")
         return SQLiteStore(path)
+    if url.startswith(("postgresql://", "postgres://")):
+        from plait.store.postgres import PostgresStore
+
+        return PostgresStore(url)
     if "://" not in url:
         from plait.store.sqlite import SQLiteStore
 
@@ -272,5 +276,5 @@ def open_store(url: str | None = None) -> Store:
     scheme = url.split("://", 1)[0]
     raise StoreError(
         f"unknown store URL scheme {scheme!r} in {url!r}: use sqlite:///path/to/file.db "
-        "or memory://"
+        "postgresql://user@host/db or memory://"
     )
