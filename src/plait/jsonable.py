@@ -54,8 +54,9 @@ def restore(fn: Any, data: Any) -> Any:
     if annotation is None or annotation is Any:
         return data
     is_model = isinstance(annotation, type) and hasattr(annotation, "model_validate")
-    if not (is_model or dataclasses.is_dataclass(annotation) or
-            annotation in (dt.datetime, dt.date)):
+    if not (
+        is_model or dataclasses.is_dataclass(annotation) or annotation in (dt.datetime, dt.date)
+    ):
         return data
     from pydantic import TypeAdapter, ValidationError
 
