@@ -47,7 +47,8 @@ class ApprovalPolicy:
     timeout_seconds: float | None = None
     """After this long without an answer, `default` is applied (if set)."""
     default: str | None = None
-    """`approve` or `reject`: the outcome when the timeout passes; None waits forever."""
+    """`approve` or `reject`: the outcome when the timeout passes. Without a default,
+    a timeout fails the step (and without a timeout, the request waits forever)."""
 
 
 @dataclass(frozen=True, slots=True)

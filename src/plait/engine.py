@@ -276,15 +276,15 @@ class WorkflowEngine:
         run.results_cache = self._aux
         if self.store is not None and run_id not in self._persisted:
             await self._persist_new(run)
+        elif self._journal is not None and run.status is WorkflowStatus.PAUSED:
+            # Resumed in place: the store says it runs again (others read it there).
+            await self._journal.commit([RunUpdated(run_id, "running", self.clock.time())])
         if self.store is not None:
             self._ensure_watcher()
         status = await run.run()
         summary = run.summary()
         if run.store_error is not None:
-            summary["error"] = (
-                f"{run.store_error}; the run stopped and can be resumed "
-                f"once the store works: plait resume {run_id}"
-            )
+            summary["error"] = f"{run.store_error}: plait resume {run_id}"
         elif self._journal is not None:
             await self._record_end(run, summary)
         if status is WorkflowStatus.PAUSED:
@@ -377,9 +377,16 @@ class WorkflowEngine:
         """Pause or cancel a run wherever it executes; returns what was done, in words."""
         if action not in ("pause", "cancel"):
             raise ValueError(f"unknown request {action!r}: use pause or cancel")
-        if run_id in self._runs:
-            (self.pause if action == "pause" else self.cancel)(run_id)
-            return f"run {run_id} {'pausing' if action == 'pause' else 'cancelling'}"
+        local = self._runs.get(run_id)
+        if local is not None:
+            if action == "pause":
+                local.pause()
+                return f"run {run_id} pausing"
+            local.cancel()
+            if local.status is WorkflowStatus.PAUSED:  # nothing drives it: end it now
+                await self.wait(run_id)
+                return f"run {run_id} cancelled"
+            return f"run {run_id} cancelling"
         store = await self._require_store()
         row = await store.get_run(run_id)
         if WorkflowStatus(row.status).is_terminal:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from conftest import FANOUT
 
@@ -51,3 +53,20 @@ async def test_a_run_enqueued_for_the_fleet_completes_with_the_local_output(
     steps = await store.get_steps(run_id)
     assert sorted(s.step_id for s in steps) == sorted(definition.compile().ids)
     assert {s.status for s in steps} == {"completed"}
+
+
+async def test_a_run_whose_workflow_file_changed_fails_instead_of_looping(
+    store: PostgresStore, tmp_path: Path
+) -> None:
+    copy = tmp_path / "fanout.yaml"
+    shutil.copy(FANOUT, copy)
+    shutil.copy(Path(FANOUT).parent / "fleet_actions.py", tmp_path / "fleet_actions.py")
+    run_id = await submit(store, load_workflow(copy), {})
+    copy.write_text(copy.read_text().replace("retry_count: 0", "retry_count: 1", 1))
+
+    async with running(store, 1):
+        statuses = await wait_for_end(store, [run_id])
+
+    assert statuses == {run_id: "failed"}
+    run = await store.get_run(run_id)
+    assert run.error is not None and "changed" in run.error

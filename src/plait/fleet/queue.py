@@ -17,6 +17,7 @@ NOTIFY, which PostgreSQL delivers at commit.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from plait.errors import PlaitError
 from plait.fleet.progress import Advance
 from plait.store import postgres
-from plait.store.base import RunRow, StepRow, StoreError, Write
+from plait.store.base import RunRow, RunUpdated, StepRow, StoreError, Write
 from plait.types import WorkflowStatus
 
 if TYPE_CHECKING:
@@ -305,6 +306,30 @@ async def _complete(
 
 
 TRANSIENT_TRIES = 5
+
+
+async def fail_run(store: PostgresStore, c: Claim, error: str) -> None:
+    """End a run that cannot go on (its workflow cannot be loaded): failed, queue emptied.
+
+    Without this, the claimed step would be claimed again every lease period, forever.
+    """
+    async with store.transaction() as conn:
+        await _hold(conn, c)
+        await postgres.apply_writes(
+            conn,
+            [
+                RunUpdated(
+                    c.run_id,
+                    "failed",
+                    time.time(),
+                    error=error,
+                    failed_step=c.step_id,
+                    finished=True,
+                )
+            ],
+            store.url,
+        )
+        await conn.execute("DELETE FROM fleet_tasks WHERE run_id = $1", c.run_id)
 
 
 def _transient(exc: StoreError) -> bool:

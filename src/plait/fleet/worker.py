@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from plait.engine import MAX_CRASHES_PER_STEP
+from plait.errors import PlaitError
 from plait.fleet import queue
 from plait.fleet.plans import PlanCache
 from plait.fleet.progress import advance, restored_execution
@@ -200,7 +201,12 @@ class Worker:
     async def _execute(self, c: Claim) -> None:
         store = self.store
         run = await store.get_run(c.run_id)
-        plan = self.plans.plan_for(run)
+        try:
+            plan = self.plans.plan_for(run)
+        except PlaitError as exc:  # changed or broken workflow file: the run cannot go on
+            self._say(f"run {c.run_id} failed: {exc}")
+            await queue.fail_run(store, c, f"{type(exc).__name__}: {exc}")
+            return
         rows = {s.step_id: s for s in await store.get_steps(c.run_id)}
         i = plan.index_of[c.step_id]
         cs = plan.steps[i]

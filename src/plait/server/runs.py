@@ -19,7 +19,7 @@ from typing import Any
 from plait import events
 from plait.definition import WorkflowDefinition
 from plait.engine import ResumeRefusedError, WorkflowEngine
-from plait.store.base import RunUpdated, Store
+from plait.store.base import Store
 from plait.types import WorkflowStatus
 
 log = logging.getLogger("plait.server")
@@ -75,19 +75,11 @@ class RunService:
         row = await store.get_run(run_id)
         if WorkflowStatus(row.status).is_terminal:
             raise RunConflictError(f"run {run_id} has already ended ({row.status})")
-        if run_id in self._paused_here:
-            # The engine continues an in-process run without touching its row; say so.
-            await store.apply([RunUpdated(run_id, "running", self.engine.clock.time())])
         await self._launch(run_id, self.engine.resume(run_id))
         return f"run {run_id} resumed"
 
     async def control(self, run_id: str, action: str) -> str:
         """Pause or cancel a run, wherever it executes."""
-        if action == "cancel" and run_id in self._paused_here and run_id not in self._tasks:
-            # A run paused here is cancelled by driving it once more to its end.
-            message = await self.engine.request(run_id, "cancel")
-            await self._launch(run_id, self.engine.resume(run_id))
-            return message
         return await self.engine.request(run_id, action)
 
     # --- state -------------------------------------------------------------------------
