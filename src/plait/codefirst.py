@@ -42,9 +42,8 @@ from plait.types import StepStatus, WorkflowStatus
 if TYPE_CHECKING:
     from plait.journal import Journal
     from plait.people import HumanDesk
-    from plait.policies import ResultCache
     from plait.runner import StepRecord
-    from plait.store.base import StepRow
+    from plait.store.base import StepRow, Store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -318,7 +317,7 @@ class FunctionRun(StepPolicies):
         self.clock = clock
         self.records: list[StepRecord | None] = []
         self.partials: dict[str, Any] = {}
-        self.results_cache: ResultCache | None = None
+        self.results_cache: Store | None = None
         self.usage: dict[str, float] = {
             "prompt_tokens": 0,
             "completion_tokens": 0,
@@ -383,23 +382,7 @@ class FunctionRun(StepPolicies):
         completion_tokens: int,
         cost_usd: float,
     ) -> None:
-        self.usage["prompt_tokens"] += prompt_tokens
-        self.usage["completion_tokens"] += completion_tokens
-        self.usage["total_tokens"] += prompt_tokens + completion_tokens
-        self.usage["cost_usd"] += cost_usd
-        if self._listeners:
-            self._emit(
-                events.StepUsage(
-                    self.run_id,
-                    step_id,
-                    attempt,
-                    model,
-                    prompt_tokens,
-                    completion_tokens,
-                    cost_usd,
-                    self.clock.time(),
-                )
-            )
+        self._account_usage(step_id, attempt, model, prompt_tokens, completion_tokens, cost_usd)
 
     def check_budget(self, step_id: str, tokens: int, cost_usd: float) -> None:
         return None  # budgets belong to declared workflows for now

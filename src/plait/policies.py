@@ -14,7 +14,7 @@ import heapq
 import inspect
 from collections.abc import Awaitable
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from plait import errors, events
 from plait.clock import Clock
@@ -28,22 +28,7 @@ if TYPE_CHECKING:
     from plait.journal import Journal
     from plait.people import HumanDesk
     from plait.runner import StepRecord
-
-
-class ResultCache(Protocol):
-    """Where cached and last-good results live (the store, or memory without one)."""
-
-    async def cache_get(self, key: str) -> tuple[bool, Any, float]: ...
-    async def cache_put(
-        self,
-        key: str,
-        *,
-        workflow_id: str,
-        step_id: str,
-        result_json: str,
-        created_at: float,
-        expires_at: float | None,
-    ) -> None: ...
+    from plait.store.base import Store
 
 
 class AttemptTimeout(TimeoutError):
@@ -147,7 +132,8 @@ class StepPolicies:
     clock: Clock
     records: list[StepRecord | None]
     partials: dict[str, Any]
-    results_cache: ResultCache | None
+    results_cache: Store | None
+    """Where cached and last-good results live: the store, or memory without one."""
     _journal: Journal | None
     _desk: HumanDesk | None
     _executor: Executor | None
@@ -168,6 +154,38 @@ class StepPolicies:
 
     def _store_failed(self, exc: BaseException) -> None:
         raise NotImplementedError
+
+    usage: dict[str, float]
+
+    def _account_usage(
+        self,
+        step_id: str,
+        attempt: int,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost_usd: float,
+        buckets: tuple[dict[str, float], ...] = (),
+    ) -> None:
+        """Add a model call to the run's usage (and any extra buckets) and report it."""
+        for bucket in (self.usage, *buckets):
+            bucket["prompt_tokens"] += prompt_tokens
+            bucket["completion_tokens"] += completion_tokens
+            bucket["total_tokens"] += prompt_tokens + completion_tokens
+            bucket["cost_usd"] += cost_usd
+        if self._listeners:
+            self._emit(
+                events.StepUsage(
+                    self.run_id,
+                    step_id,
+                    attempt,
+                    model,
+                    prompt_tokens,
+                    completion_tokens,
+                    cost_usd,
+                    self.clock.time(),
+                )
+            )
 
     async def _run_policies(
         self,

@@ -24,7 +24,7 @@ from plait import errors, events
 from plait.clock import SYSTEM_CLOCK, Clock
 from plait.context import StepContext
 from plait.graph import CompiledStep, Plan
-from plait.policies import AttemptTimeout, Deadlines, ResultCache, StepPolicies, _error_text
+from plait.policies import AttemptTimeout, Deadlines, StepPolicies, _error_text
 from plait.scheduler import Scheduler
 from plait.store import base as store
 from plait.types import StepStatus, WorkflowStatus
@@ -32,6 +32,7 @@ from plait.types import StepStatus, WorkflowStatus
 if TYPE_CHECKING:
     from plait.journal import Journal
     from plait.people import HumanDesk
+    from plait.store.base import Store
 
 Launch = tuple[CompiledStep, dict[str, Any], int]
 """A step ready to run: the step, its resolved inputs, its first attempt number."""
@@ -120,7 +121,7 @@ class RunExecution(StepPolicies):
         self.step_usage: dict[str, dict[str, float]] = {}
         self.partials: dict[str, Any] = {}
         """Partial results actions offered through `context.partial()` (for `degrade`)."""
-        self.results_cache: ResultCache | None = None
+        self.results_cache: Store | None = None
         self._started_at = 0.0
         self._elapsed = 0.0
         self._begun = False
@@ -281,31 +282,13 @@ class RunExecution(StepPolicies):
         cost_usd: float,
     ) -> None:
         """Account a model call; raises `BudgetExceededError` once the budget is passed."""
-        total = prompt_tokens + completion_tokens
-        for bucket in (
-            self.usage,
-            self.step_usage.setdefault(
-                step_id,
-                {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost_usd": 0.0},
-            ),
-        ):
-            bucket["prompt_tokens"] += prompt_tokens
-            bucket["completion_tokens"] += completion_tokens
-            bucket["total_tokens"] += total
-            bucket["cost_usd"] += cost_usd
-        if self._listeners:
-            self._emit(
-                events.StepUsage(
-                    self.run_id,
-                    step_id,
-                    attempt,
-                    model,
-                    prompt_tokens,
-                    completion_tokens,
-                    cost_usd,
-                    self.clock.time(),
-                )
-            )
+        step_bucket = self.step_usage.setdefault(
+            step_id,
+            {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost_usd": 0.0},
+        )
+        self._account_usage(
+            step_id, attempt, model, prompt_tokens, completion_tokens, cost_usd, (step_bucket,)
+        )
         self.check_budget(step_id, 0, 0.0, spent=True)
 
     def check_budget(
