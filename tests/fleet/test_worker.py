@@ -70,3 +70,24 @@ async def test_a_run_whose_workflow_file_changed_fails_instead_of_looping(
     assert statuses == {run_id: "failed"}
     run = await store.get_run(run_id)
     assert run.error is not None and "changed" in run.error
+
+
+async def test_a_server_with_detach_enqueues_runs_that_workers_complete(
+    pg_url: str, store: PostgresStore
+) -> None:
+    from plait.server.config import ServerConfig
+    from plait.server.services import Services
+
+    services = Services(
+        ServerConfig(store_url=pg_url, workflows_dir=Path(FANOUT).parent, detach=True)
+    )
+    await services.open()
+    try:
+        run_id = await services.runs.start(load_workflow(FANOUT), {})
+        assert services.runs.active_count() == 0  # nothing runs in the server itself
+    finally:
+        await services.aclose()
+    async with running(store, 1):
+        statuses = await wait_for_end(store, [run_id])
+    assert statuses == {run_id: "completed"}
+    assert (await store.get_run(run_id)).output == 33

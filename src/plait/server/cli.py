@@ -33,7 +33,14 @@ from plait.server.middleware import is_loopback_host
     help="Folder searched recursively for *.yaml, *.yml and *.json workflows.",
 )
 @click.option("--reload", is_flag=True, help="Serve workflow files again when they change.")
-def serve(host: str, port: int, store_url: str | None, workflows_dir: Path, reload: bool) -> None:
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Enqueue runs for `plait worker`s instead of running them here (postgresql:// store).",
+)
+def serve(
+    host: str, port: int, store_url: str | None, workflows_dir: Path, reload: bool, detach: bool
+) -> None:
     """Serve the HTTP API, event and cron triggers, and the dashboard."""
     import uvicorn
 
@@ -50,11 +57,18 @@ def serve(host: str, port: int, store_url: str | None, workflows_dir: Path, relo
             err=True,
         )
         sys.exit(2)
+    url = store_url or default_store_url()
+    if detach and not url.startswith(("postgresql:", "postgres:")):
+        click.echo(
+            f"error: --detach needs a postgresql:// store that workers share, not {url}", err=True
+        )
+        sys.exit(2)
     config = ServerConfig(
-        store_url=store_url or default_store_url(),
+        store_url=url,
         workflows_dir=workflows_dir.resolve(),
         reload=reload,
         token=token,
+        detach=detach,
     )
     shown = f"[{host}]" if ":" in host else host
     if token is None:

@@ -28,6 +28,9 @@ class ServerConfig:
     """Larger request bodies are refused with 413 before they are read in full."""
     cron_max_sleep: float = 60.0
     """The cron scheduler wakes at least this often (seconds) to notice new schedules."""
+    detach: bool = False
+    """Enqueue runs for a fleet of `plait worker`s (PostgreSQL store) instead of running
+    them in this process."""
 
     def __repr__(self) -> str:  # keep the token out of logs and tracebacks
         token = "set" if self.token else "none"

@@ -32,8 +32,10 @@ class RunConflictError(ResumeRefusedError):
 class RunService:
     """Starts, resumes and controls the runs this server executes."""
 
-    def __init__(self, engine: WorkflowEngine) -> None:
+    def __init__(self, engine: WorkflowEngine, *, detach: bool = False) -> None:
         self.engine = engine
+        self.detach = detach
+        """Runs go to the fleet's queue (`plait worker`s execute them), not to this process."""
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._signals: dict[str, asyncio.Future[None]] = {}
         self._paused_here: set[str] = set()
@@ -64,6 +66,15 @@ class RunService:
             InputError: an input is unknown, missing or of the wrong type.
             DefinitionError: the workflow cannot run.
         """
+        if self.detach:
+            from plait.fleet.submit import submit
+            from plait.run_inputs import check_inputs
+            from plait.store.postgres import PostgresStore
+
+            store = await self._store()
+            assert isinstance(store, PostgresStore)  # checked when the server starts
+            values = check_inputs(workflow.compile().input_specs, inputs, source=workflow.source)
+            return await submit(store, workflow, values)
         run = self.engine.start(workflow, inputs, source=workflow.source)
         await self._launch(run.run_id, self.engine.wait(run.run_id))
         return run.run_id

@@ -33,7 +33,7 @@ class Services:
             store=config.store_url, clock=config.clock, wait_for_people=True
         )
         self.catalog = WorkflowCatalog(config.workflows_dir, reload=config.reload)
-        self.runs = RunService(self.engine)
+        self.runs = RunService(self.engine, detach=config.detach)
         self._event_log: EventLog | None = None
         self._dispatcher: EventDispatcher | None = None
         self._cron_task: asyncio.Task[None] | None = None
