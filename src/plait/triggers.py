@@ -26,7 +26,6 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from plait import expressions
 from plait.clock import Clock
 from plait.definition import Trigger, WorkflowDefinition
 from plait.errors import DefinitionError, ExpressionError, Location, PlaitError, Problem
+from plait.store.sqlite_thread import ThreadedConnection
 
 log = logging.getLogger("plait.triggers")
 
@@ -440,45 +440,17 @@ class SQLiteEventLog:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="plait-events")
+        self._side = ThreadedConnection(self.path, what="the event log")
+        self._call = self._side.call
 
     async def open(self) -> None:
-        await self._call(self._open)
-
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=5.0, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute("PRAGMA busy_timeout = 5000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(SCHEMA)
-        except sqlite3.Error:
-            conn.close()
-            raise
-        self._conn = conn
+        await self._side.open(lambda conn: conn.executescript(SCHEMA))
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._call(self._conn.close)
-            self._conn = None
-        self._thread.shutdown(wait=True)
-
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._thread, fn, *args)
-        except sqlite3.Error as exc:
-            from plait.store.base import StoreError
-
-            raise StoreError(f"the event log in {str(self.path)!r} failed: {exc}") from None
+        await self._side.close()
 
     def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise PlaitError("the event log is not open")
-        return self._conn
+        return self._side.db
 
     async def add(self, event: Event) -> EventRecord | None:
         def work() -> EventRecord | None:

@@ -11,17 +11,15 @@ window records the run id it fired before the run starts.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, final
 
-from plait.errors import PlaitError
+from plait.store.sqlite_thread import ThreadedConnection
 from plait.streams import windows as w
 
 T = TypeVar("T")
@@ -151,53 +149,29 @@ class StreamState:
 
     def __init__(self, path: str | Path) -> None:
         self.path = path
-        self._conn: sqlite3.Connection | None = None
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="plait-streams")
+        self._side = ThreadedConnection(path, what="the stream tables", busy_timeout_s=10.0)
+        self._call = self._side.call
         self._ordinals: dict[tuple[str, str], int] = {}
 
     async def open(self) -> None:
-        await self._call(self._open)
-
-    def _open(self) -> None:
-        if str(self.path) != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=10.0, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute("PRAGMA busy_timeout = 10000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(SCHEMA)
-            rows = conn.execute(
-                "SELECT stream, key, MAX(ordinal) FROM plait_stream_events "
-                "WHERE ordinal IS NOT NULL GROUP BY stream, key"
-            ).fetchall()
-        except sqlite3.Error:
-            conn.close()
-            raise
+        rows = await self._side.open(self._setup)
         self._ordinals = {(s, k): int(n) + 1 for s, k, n in rows}
-        self._conn = conn
+
+    @staticmethod
+    def _setup(conn: sqlite3.Connection) -> list[Any]:
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.executescript(SCHEMA)
+        rows: list[Any] = conn.execute(
+            "SELECT stream, key, MAX(ordinal) FROM plait_stream_events "
+            "WHERE ordinal IS NOT NULL GROUP BY stream, key"
+        ).fetchall()
+        return rows
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._call(self._conn.close)
-            self._conn = None
-        self._thread.shutdown(wait=True)
-
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._thread, fn, *args)
-        except sqlite3.Error as exc:
-            from plait.store.base import StoreError
-
-            raise StoreError(f"the stream tables in {str(self.path)!r} failed: {exc}") from None
+        await self._side.close()
 
     def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise PlaitError("the stream state is not open")
-        return self._conn
+        return self._side.db
 
     # --- ingest ----------------------------------------------------------------------
 
