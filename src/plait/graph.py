@@ -8,6 +8,7 @@ conditions, the call style of the action and the critical-path priority.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -346,9 +347,9 @@ def _compile_step(
     if fn is _ask_a_person:
         style = actions.CallStyle(True, False, None)
     elif fn is not None:
-        style = actions.call_style(fn)
-        names = set(step.inputs) if isinstance(step.inputs, Mapping) else set()
-        for message in actions.check_arguments(style, names) if check_args else ():
+        style = _call_style(fn)
+        names = frozenset(step.inputs) if isinstance(step.inputs, Mapping) else frozenset()
+        for message in _argument_problems(style, names) if check_args else ():
             bad(message, "inputs")
     recovery = tuple(step.recovery if step.recovery is not None else default_recovery)
     for strategy in recovery:
@@ -517,3 +518,28 @@ def compile_step(step: WorkflowStep) -> CompiledStep:
     if problems.items or compiled is None:
         raise DefinitionError(problems.items)
     return compiled
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_call_style(fn: Callable[..., Any]) -> actions.CallStyle:
+    return actions.call_style(fn)
+
+
+def _call_style(fn: Callable[..., Any]) -> actions.CallStyle:
+    """`actions.call_style`, computed once per callable: large workflows reuse a few."""
+    try:
+        return _cached_call_style(fn)
+    except TypeError:  # an unhashable callable object
+        return actions.call_style(fn)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_argument_problems(style: actions.CallStyle, names: frozenset[str]) -> tuple[str, ...]:
+    return tuple(actions.check_arguments(style, set(names)))
+
+
+def _argument_problems(style: actions.CallStyle, names: frozenset[str]) -> tuple[str, ...]:
+    try:
+        return _cached_argument_problems(style, names)
+    except TypeError:  # a signature with an unhashable default value
+        return tuple(actions.check_arguments(style, set(names)))
