@@ -31,6 +31,7 @@ from plait.store.base import RunRow, RunUpdated, StepRow, StepSettled, Store, St
 from plait.types import StepStatus, WorkflowStatus
 
 MAX_CRASHES_PER_STEP = 5
+"""The default of `max_step_crashes` (the environment's `PLAIT_MAX_STEP_CRASHES` overrides)."""
 """A step whose process died this many times while it ran is failed (a poison step)."""
 HEARTBEAT_STALE_S = 30.0
 FLEET_OWNER = "fleet"
@@ -102,6 +103,10 @@ class WorkflowEngine:
         self._sources: dict[str, str | None] = {}
         self._watcher: asyncio.Task[None] | None = None
         self.owner = this_process()
+        self.max_step_crashes = int(
+            os.environ.get("PLAIT_MAX_STEP_CRASHES") or MAX_CRASHES_PER_STEP
+        )
+        """A step whose process died this many times while it ran fails as a poison step."""
         if "opentelemetry.trace" in sys.modules:  # configured tracing is picked up for free
             from plait.monitoring.tracing import tracing_listener
 
@@ -564,7 +569,7 @@ class WorkflowEngine:
         for s in rows:
             seq = s.seq
             assert seq is not None
-            if counts.get(s.step_id, 0) >= MAX_CRASHES_PER_STEP:
+            if counts.get(s.step_id, 0) >= self.max_step_crashes:
                 message = (
                     f"the process running step {s.step_id!r} died {counts[s.step_id]} "
                     "times while it ran; plait stopped retrying it (a poison step)"
@@ -628,7 +633,7 @@ class WorkflowEngine:
             if srow is None:
                 continue
             restored.attempts[i] = srow.attempts
-            if crash_counts.get(sid, 0) >= MAX_CRASHES_PER_STEP:
+            if crash_counts.get(sid, 0) >= self.max_step_crashes:
                 message = (
                     f"the process running step {sid!r} died {crash_counts[sid]} times "
                     "while it ran; plait stopped retrying it (a poison step)"

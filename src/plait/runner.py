@@ -99,6 +99,9 @@ class RunExecution(StepPolicies):
         """Set when the store failed mid-run: the run stopped but stays resumable."""
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._started_steps: set[int] = set()
+        self._late_writes: list[store.Write] = []
+        """Outcomes settled outside a step's task (cancelled before it ran), journalled
+        before the run returns."""
         """Steps whose task has started running (a task cancelled before that never
         reaches its own handler, so whoever cancels it settles it)."""
         self._deadlines = Deadlines()
@@ -187,6 +190,12 @@ class RunExecution(StepPolicies):
             await self._stop_everything(
                 "the run was cancelled" if sched.cancelled else "another step failed"
             )
+        if self._late_writes and self._journal is not None and self.store_error is None:
+            late, self._late_writes = self._late_writes, []
+            try:
+                await self._journal.commit(late)
+            except Exception as exc:
+                self._store_failed(exc)
         self.status = sched.outcome()
         if self.store_error is not None:
             self.status = WorkflowStatus.FAILED
@@ -234,7 +243,7 @@ class RunExecution(StepPolicies):
                     record.attempts if record else 0,
                     (record.reason if record else "") or reason,
                     None,
-                    None,
+                    self._late_writes if self._journal is not None else None,
                 )
                 self.scheduler.finished(i, StepStatus.CANCELLED)
 
@@ -427,11 +436,19 @@ class RunExecution(StepPolicies):
     def _abandon(self, launches: list[Launch]) -> None:
         """Released steps that will not start after all (the run is stopping)."""
         self.scheduler.stopping = True
-        for cs, _kwargs, _attempt in launches:
+        late = self._late_writes if self._journal is not None else None
+        for cs, _kwargs, attempt in launches:
+            self._record_outcome(
+                cs.index,
+                StepStatus.CANCELLED,
+                None,
+                None,
+                attempt,
+                "the run stopped before it started",
+                None,
+                late,
+            )
             self.scheduler.finished(cs.index, StepStatus.CANCELLED)
-            record = self.records[cs.index]
-            if record is not None:
-                record.reason = "the run stopped before it started"
 
     async def _execute(self, cs: CompiledStep, kwargs: dict[str, Any], attempt: int) -> None:
         i = cs.index
@@ -544,6 +561,10 @@ class RunExecution(StepPolicies):
                 raise
             except Exception as exc:
                 self._store_failed(exc)
+                self._abandon(launches)
+                self._wake_if_idle()
+                return
+            if self.scheduler.stopping and launches:  # a sibling failed during the commit
                 self._abandon(launches)
                 self._wake_if_idle()
                 return

@@ -63,3 +63,40 @@ async def test_resuming_a_run_paused_here_marks_it_running_again() -> None:
         done = await engine.resume(run_id)
     assert done["status"] == "completed"
     assert seen == ["running"]
+
+
+async def test_a_step_cancelled_before_it_ran_is_recorded_as_cancelled_in_the_store() -> None:
+    # `ok` and `bad` wake together: `ok` releases `next`, then `bad` fails before
+    # `next` runs a line. The store must not keep `next` as running.
+    gate = asyncio.Event()
+
+    async def ok() -> int:
+        await gate.wait()
+        return 1
+
+    async def bad() -> None:
+        await gate.wait()
+        raise ValueError("late")
+
+    async def opener() -> None:
+        gate.set()
+
+    store = MemoryStore()
+    async with WorkflowEngine(store=store) as engine:
+        result = await engine.execute_workflow(
+            WorkflowDefinition(
+                "w",
+                "w",
+                "",
+                [
+                    WorkflowStep("ok", action=ok),
+                    WorkflowStep("bad", action=bad, retry_count=1),
+                    WorkflowStep("next", action=noop, dependencies=["ok"]),
+                    WorkflowStep("opener", action=opener),
+                ],
+            )
+        )
+    assert result["status"] == "failed"
+    rows = {s.step_id: s.status for s in await store.get_steps(result["run_id"])}
+    assert rows["next"] == "cancelled"
+    assert "running" not in rows.values()
