@@ -38,6 +38,20 @@ FLEET_OWNER = "fleet"
 """The owner of runs enqueued for `plait worker`s (no single process executes them)."""
 
 
+def poison_step(run_id: str, step_id: str, attempts: int, crashes: int, at: float) -> StepSettled:
+    """The write that fails a step whose process died `crashes` times while it ran."""
+    return StepSettled(
+        run_id,
+        step_id,
+        "failed",
+        attempts,
+        at,
+        error=f"the process running step {step_id!r} died {crashes} times while it ran; "
+        "plait stopped retrying it (a poison step)",
+        error_type="PoisonStepError",
+    )
+
+
 class ResumeRefusedError(PlaitError):
     """A run cannot be resumed as asked; the message says why and what to do instead."""
 
@@ -570,24 +584,9 @@ class WorkflowEngine:
             seq = s.seq
             assert seq is not None
             if counts.get(s.step_id, 0) >= self.max_step_crashes:
-                message = (
-                    f"the process running step {s.step_id!r} died {counts[s.step_id]} "
-                    "times while it ran; plait stopped retrying it (a poison step)"
-                )
-                await self.store.apply(
-                    [
-                        StepSettled(
-                            row.run_id,
-                            s.step_id,
-                            "failed",
-                            s.attempts,
-                            now,
-                            error=message,
-                            error_type="PoisonStepError",
-                        )
-                    ]
-                )
-                s = dataclasses.replace(s, status="failed", error=message)
+                failed = poison_step(row.run_id, s.step_id, s.attempts, counts[s.step_id], now)
+                await self.store.apply([failed])
+                s = dataclasses.replace(s, status="failed", error=failed.error)
             elif s.status == "running":
                 s = dataclasses.replace(s, status="pending")
             replay[seq] = s
@@ -634,23 +633,10 @@ class WorkflowEngine:
                 continue
             restored.attempts[i] = srow.attempts
             if crash_counts.get(sid, 0) >= self.max_step_crashes:
-                message = (
-                    f"the process running step {sid!r} died {crash_counts[sid]} times "
-                    "while it ran; plait stopped retrying it (a poison step)"
-                )
-                poison.append(
-                    StepSettled(
-                        row.run_id,
-                        sid,
-                        "failed",
-                        srow.attempts,
-                        now,
-                        error=message,
-                        error_type="PoisonStepError",
-                    )
-                )
+                failed = poison_step(row.run_id, sid, srow.attempts, crash_counts[sid], now)
+                poison.append(failed)
                 restored.outcomes.append((i, StepStatus.FAILED, None))
-                restored.errors[i] = message
+                restored.errors[i] = failed.error or ""
             elif srow.status in ("completed", "cached", "degraded", "skipped", "failed"):
                 status = StepStatus(srow.status)
                 value = self._typed(plan, i, srow.result) if status.succeeded else None

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from plait.engine import MAX_CRASHES_PER_STEP
+from plait.engine import MAX_CRASHES_PER_STEP, poison_step
 from plait.errors import PlaitError
 from plait.fleet import queue
 from plait.fleet.plans import PlanCache
@@ -32,7 +32,7 @@ from plait.fleet.queue import Claim, LeaseLostError
 from plait.journal import Journal
 from plait.policies import Outcome
 from plait.runner import StepRecord
-from plait.store.base import AttemptStarted, StepSettled, StoreError, Write
+from plait.store.base import AttemptStarted, StoreError, Write
 from plait.store.postgres import PostgresStore
 from plait.types import StepStatus, WorkflowStatus
 
@@ -229,21 +229,9 @@ class Worker:
         outcome: Outcome | None = None
         kwargs: dict[str, Any] = {}
         if crashed and own is not None and own.crashes + 1 >= MAX_CRASHES_PER_STEP:
-            message = (
-                f"the process running step {c.step_id!r} died {own.crashes + 1} times while "
-                "it ran; plait stopped retrying it (a poison step)"
-            )
             await queue.start(store, c, True, lambda _: [])
             writes: list[Write] = [
-                StepSettled(
-                    c.run_id,
-                    c.step_id,
-                    "failed",
-                    own.attempts,
-                    time.time(),
-                    error=message,
-                    error_type="PoisonStepError",
-                )
+                poison_step(c.run_id, c.step_id, own.attempts, own.crashes + 1, time.time())
             ]
             await queue.complete(store, c, writes, plan, decide)
             return
