@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import FANOUT, Fleet
+from fleet_support import FANOUT, Fleet
 
 from plait.fleet.submit import submit
 from plait.loader import load_workflow

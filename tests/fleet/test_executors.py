@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from conftest import HERE
+from fleet_support import HERE
 
 from plait import executors
 from plait.definition import WorkflowDefinition

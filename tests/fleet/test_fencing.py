@@ -7,7 +7,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import HERE, Fleet
+from fleet_support import HERE, Fleet
 
 from plait.fleet import queue
 from plait.fleet.plans import unlimited

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import HERE
+from fleet_support import HERE
 from test_chaos import executions
 from test_worker import running, wait_for_end
 

@@ -8,7 +8,7 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from conftest import FANOUT
+from fleet_support import FANOUT
 
 from plait.fleet.submit import submit
 from plait.fleet.worker import Worker
