@@ -38,8 +38,6 @@ class RunService:
         """Runs go to the fleet's queue (`plait worker`s execute them), not to this process."""
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._signals: dict[str, asyncio.Future[None]] = {}
-        self._paused_here: set[str] = set()
-        """Runs paused in this engine: resuming (or cancelling) them continues in place."""
         self._failures: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         engine.add_listener(self)
@@ -155,12 +153,5 @@ class RunService:
             return
         error = task.exception()
         if error is not None:
-            self._paused_here.discard(run_id)
             self._failures[run_id] = f"{type(error).__name__}: {error}"
             log.error("run %s stopped with an error: %s", run_id, self._failures[run_id])
-            return
-        summary = task.result()
-        if summary.get("status") == WorkflowStatus.PAUSED:
-            self._paused_here.add(run_id)
-        else:
-            self._paused_here.discard(run_id)
